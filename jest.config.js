@@ -1,0 +1,10 @@
+/** Jest: TypeScript through SWC (type checking is `tsc --noEmit` in `npm run lint`). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+  },
+  testTimeout: 60_000,
+};
