@@ -124,12 +124,14 @@ export function assertBatchSize(length: number, what: string): void {
 
 export function assertAccountsWire(batch: readonly Account[]): void {
   assertBatchSize(batch.length, 'create_accounts');
-  for (let i = 0; i < batch.length; i++) checkFields<Account>(batch[i], ACCOUNT_FIELDS, 'accounts', i);
+  for (let i = 0; i < batch.length; i++)
+    checkFields<Account>(batch[i], ACCOUNT_FIELDS, 'accounts', i);
 }
 
 export function assertTransfersWire(batch: readonly Transfer[]): void {
   assertBatchSize(batch.length, 'create_transfers');
-  for (let i = 0; i < batch.length; i++) checkFields<Transfer>(batch[i], TRANSFER_FIELDS, 'transfers', i);
+  for (let i = 0; i < batch.length; i++)
+    checkFields<Transfer>(batch[i], TRANSFER_FIELDS, 'transfers', i);
 }
 
 export function assertIdsWire(ids: readonly bigint[], what: string): void {

@@ -1,0 +1,57 @@
+/**
+ * Every setting of the bridge, read from the environment once, validated, with defaults and units.
+ * README's configuration table mirrors this file; a setting that is not here does not exist.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+const boolean = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const addresses = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((address) => address.trim())
+      .filter((address) => address.length > 0),
+  )
+  .refine((list) => list.length > 0, 'lists no replica address');
+
+const schema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** TigerBeetle cluster id (u128). */
+  TB_CLUSTER_ID: z
+    .string()
+    .regex(/^\d+$/, 'must be a non-negative integer')
+    .transform((value) => BigInt(value))
+    .default(0n),
+  /** Every replica's address, in replica order. Unset: the embedded engine is used. */
+  TB_ADDRESSES: addresses.optional(),
+  /** How long a ledger request may take before the bridge answers 503 (the request may still
+   * commit; retries reuse the same ids). */
+  LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  ENGINE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.run', 'engine')),
+  /** Only for throwaway benchmarks: without fsync an acknowledged transfer can be lost. */
+  ENGINE_FSYNC: boolean.default(true),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}

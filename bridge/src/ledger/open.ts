@@ -1,0 +1,33 @@
+/**
+ * Chooses the Ledger adapter from configuration: a TigerBeetle cluster when TB_ADDRESSES lists
+ * its replicas, else the embedded engine (development, CI, benchmarks of the bridge itself).
+ */
+import { openEmbeddedLedger } from '../../../tb-cluster/embedded';
+import type { Config } from '../config';
+import type { Ledger } from './port';
+import { openTigerBeetleLedger } from './tigerbeetle';
+
+export type LedgerKind = 'tigerbeetle' | 'embedded';
+
+export interface OpenedLedger {
+  kind: LedgerKind;
+  ledger: Ledger;
+  /** Where it lives, for logs and /health: the replica addresses or the data directory. */
+  where: string;
+}
+
+export async function openLedger(config: Config): Promise<OpenedLedger> {
+  if (config.TB_ADDRESSES !== undefined) {
+    const ledger = await openTigerBeetleLedger({
+      clusterId: config.TB_CLUSTER_ID,
+      addresses: config.TB_ADDRESSES,
+      requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
+    });
+    return { kind: 'tigerbeetle', ledger, where: config.TB_ADDRESSES.join(',') };
+  }
+  const ledger = await openEmbeddedLedger({
+    dataDir: config.ENGINE_DATA_DIR,
+    fsync: config.ENGINE_FSYNC,
+  });
+  return { kind: 'embedded', ledger, where: config.ENGINE_DATA_DIR };
+}
