@@ -36,6 +36,21 @@ const schema = z.object({
   /** How long a ledger request may take before the bridge answers 503 (the request may still
    * commit; retries reuse the same ids). */
   LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** The primary through PgBouncer (transaction pooling): no session state across statements. */
+  DATABASE_URL: z.string().url().default('postgres://ledger:ledger@127.0.0.1:56432/ledger'),
+  /** The primary directly, for what needs a session (migrations, advisory locks, LISTEN). */
+  DATABASE_DIRECT_URL: z.string().url().default('postgres://ledger:ledger@127.0.0.1:55432/ledger'),
+  DATABASE_POOL_MAX: z.coerce.number().int().positive().default(10),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:56379'),
+  KAFKA_BROKERS: addresses.default(['127.0.0.1:59092']),
+  KAFKA_CLIENT_ID: z.string().default('ledger-bridge'),
+  /** Journal outcome events (schema in bridge/src/events/). */
+  KAFKA_OUTCOMES_TOPIC: z.string().default('ledger.journal-outcomes.v1'),
+  KAFKA_OUTCOMES_PARTITIONS: z.coerce.number().int().positive().default(6),
+  /** Longest an outcome waits for company before its Kafka batch is sent (ms). */
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
+  /** Longest a journal chain waits for company before its ledger batch is sent (ms). */
+  BATCH_FLUSH_DELAY_MS: z.coerce.number().min(0).default(1),
   ENGINE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.run', 'engine')),
   /** Only for throwaway benchmarks: without fsync an acknowledged transfer can be lost. */
   ENGINE_FSYNC: boolean.default(true),
