@@ -1,0 +1,82 @@
+/**
+ * The shape of a create-account request, checked with zod; the HTTP layer reuses the schema.
+ * Whether the asset and account type exist is the registry's question (422), not this one's (400).
+ */
+import { z } from 'zod';
+import { AccountError } from './errors';
+
+/** Same alphabet and length as journal ids. */
+export const ACCOUNT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CODE = /^[A-Za-z0-9_]{1,32}$/;
+/** Free-form metadata is for labels, not documents: at most this many bytes of JSON. */
+export const METADATA_BYTES_MAX = 4_096;
+
+/** PostgreSQL text and jsonb cannot hold U+0000. */
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), 'must not contain U+0000');
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item));
+  }
+  return false;
+}
+
+export const accountIdSchema = z
+  .string()
+  .regex(ACCOUNT_ID, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+
+export const createAccountSchema = z.strictObject({
+  accountId: accountIdSchema,
+  name: text(200),
+  holderId: text(128),
+  accountType: z.string().regex(CODE, 'must be an account type code'),
+  asset: z.string().regex(CODE, 'must be an asset code'),
+  flags: z
+    .strictObject({
+      mustNotGoNegative: z.boolean().optional(),
+      history: z.boolean().optional(),
+    })
+    .optional(),
+  metadata: z
+    .record(z.string().min(1).max(64), z.json())
+    .refine(
+      (value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= METADATA_BYTES_MAX,
+      `must be at most ${METADATA_BYTES_MAX} bytes of JSON`,
+    )
+    .refine((value) => !containsNul(value), 'must not contain U+0000')
+    .optional(),
+});
+
+export type CreateAccountInput = z.infer<typeof createAccountSchema>;
+
+function invalid(error: z.ZodError): AccountError {
+  const issue = error.issues[0];
+  const field = issue === undefined || issue.path.length === 0 ? undefined : issue.path.join('.');
+  const message = issue === undefined ? 'invalid input' : issue.message;
+  return new AccountError('invalid_input', field ? `${field}: ${message}` : message, field);
+}
+
+export function parseCreateAccount(input: unknown): CreateAccountInput {
+  const parsed = createAccountSchema.safeParse(input);
+  if (!parsed.success) throw invalid(parsed.error);
+  return parsed.data;
+}
+
+export function parseAccountId(accountId: unknown): string {
+  const parsed = accountIdSchema.safeParse(accountId);
+  if (!parsed.success) {
+    throw new AccountError(
+      'invalid_input',
+      `accountId: ${parsed.error.issues[0]?.message}`,
+      'accountId',
+    );
+  }
+  return parsed.data;
+}
