@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import { Operation } from 'tigerbeetle-node/dist/bindings';
 import type { Account, Ledger, Transfer } from '../../bridge/src/ledger/port';
-import { LedgerError } from '../../bridge/src/ledger/port';
+import { BATCH_EVENTS_MAX, LedgerError } from '../../bridge/src/ledger/port';
 import {
   assertAccountFilterWire,
   assertAccountsWire,
@@ -219,7 +219,8 @@ export class EmbeddedLedger implements Ledger {
 
   private pulse(): void {
     if (this.closed || this.failure) return;
-    const timestamp = this.machine.prepareTimestamp(1, this.clockNs());
+    // Like TigerBeetle, a pulse reserves a batch's worth of timestamps: each expiry takes one.
+    const timestamp = this.machine.prepareTimestamp(BATCH_EVENTS_MAX, this.clockNs());
     const expired = this.execute(() => this.machine.pulse(timestamp));
     if (expired > 0) {
       this.append({ operation: Operation.pulse, timestamp, body: EMPTY }).catch(() => {
