@@ -6,8 +6,11 @@
  * (they are the client's work, as in TigerBeetle's own benchmark); `BENCH_INFLIGHT` requests are
  * kept in flight so execution overlaps the previous batch's fdatasync, as a client's would.
  *
- * Settings (env): BENCH_TRANSFERS (default 1,000,000 per scenario), BENCH_INFLIGHT (2),
- * BENCH_ACCOUNTS (10,000).
+ * The machine is small and noisy, so a warm-up round (JIT, page cache, log file growth) runs
+ * first, then the scenarios alternate for BENCH_ROUNDS rounds and the median round is reported.
+ *
+ * Settings (env): BENCH_TRANSFERS (default 500,000 per scenario and round), BENCH_ROUNDS (3),
+ * BENCH_INFLIGHT (2), BENCH_ACCOUNTS (10,000).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,7 +25,8 @@ import {
 } from '../../bridge/src/ledger/port';
 import { openEmbeddedLedger } from '.';
 
-const TRANSFERS = Number(process.env.BENCH_TRANSFERS ?? 1_000_000);
+const TRANSFERS = Number(process.env.BENCH_TRANSFERS ?? 500_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 2);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 10_000);
 const LEDGER_ID = 1;
@@ -68,7 +72,7 @@ function buildBatches(scenario: Scenario, firstId: bigint): Transfer[][] {
   const accountId = (): bigint => BigInt(2 + Math.floor(random() * (ACCOUNTS - 1)));
   const batches: Transfer[][] = [];
   let id = firstId;
-  for (let done = 0; done < TRANSFERS; ) {
+  for (let done = 0; done < TRANSFERS;) {
     const size = Math.min(BATCH_EVENTS_MAX, TRANSFERS - done);
     const batch: Transfer[] = new Array(size);
     for (let i = 0; i < size; i++) {
@@ -101,7 +105,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 }
 
-async function run(ledger: Ledger, batches: Transfer[][]) {
+interface RoundResult {
+  transfers: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function run(ledger: Ledger, batches: Transfer[][]): Promise<RoundResult> {
   const latencies: number[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -148,26 +160,36 @@ async function main(): Promise<void> {
       { name: 'hot account', hotAccount: HOT_ACCOUNT_ID },
     ];
     console.log(
-      `embedded engine, fsync on, ${TRANSFERS} transfers per scenario, batches of ` +
-        `${BATCH_EVENTS_MAX}, ${INFLIGHT} in flight, ${ACCOUNTS} accounts (${os.cpus().length} cores)`,
+      `embedded engine, fsync on, ${TRANSFERS} transfers per scenario and round, batches of ` +
+        `${BATCH_EVENTS_MAX}, ${INFLIGHT} in flight, ${ACCOUNTS} accounts, median of ${ROUNDS} ` +
+        `rounds (${os.cpus().length} cores)`,
     );
-    console.log('| scenario | transfers | seconds | transfers/s | batch p50 ms | batch p99 ms |');
-    console.log('|---|---|---|---|---|---|');
-    const rates: number[] = [];
     let firstId = 1_000_000_000n;
-    for (const scenario of scenarios) {
+    const nextBatches = (scenario: Scenario): Transfer[][] => {
       const batches = buildBatches(scenario, firstId);
       firstId += BigInt(TRANSFERS) + 1n;
-      const r = await run(ledger, batches);
-      rates.push(r.perSecond);
-      console.log(
-        `| ${scenario.name} | ${r.transfers} | ${r.seconds.toFixed(2)} | ` +
-          `${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.p50.toFixed(1)} | ` +
-          `${r.p99.toFixed(1)} |`,
-      );
+      return batches;
+    };
+    await run(ledger, nextBatches(scenarios[0]!)); // warm-up, not reported
+    const rounds = scenarios.map((): RoundResult[] => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, scenario] of scenarios.entries()) {
+        rounds[i]!.push(await run(ledger, nextBatches(scenario)));
+      }
     }
-    const ratio = rates[1]! / rates[0]!;
-    console.log(`hot ÷ uniform = ${(ratio * 100).toFixed(1)}%`);
+    console.log('| scenario | transfers/s (median) | min … max | batch p50 ms | batch p99 ms |');
+    console.log('|---|---|---|---|---|');
+    const medians = rounds.map((results, i) => {
+      const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      const rate = (r: RoundResult): string => Math.round(r.perSecond).toLocaleString('en-US');
+      console.log(
+        `| ${scenarios[i]!.name} | ${rate(median)} | ${rate(sorted[0]!)} … ` +
+          `${rate(sorted[sorted.length - 1]!)} | ${median.p50.toFixed(1)} | ${median.p99.toFixed(1)} |`,
+      );
+      return median.perSecond;
+    });
+    console.log(`hot ÷ uniform = ${((medians[1]! / medians[0]!) * 100).toFixed(1)}%`);
   } finally {
     await ledger.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
