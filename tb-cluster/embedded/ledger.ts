@@ -43,6 +43,8 @@ const EMPTY = Buffer.alloc(0);
 // transfers is released in a few large steps rather than one timer per transfer.
 const PULSE_INTERVAL_MS_MIN = 10;
 
+const TIMER_DELAY_MS_MAX = 2_147_483_647;
+
 const wallClockNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
 export class EmbeddedLedger implements Ledger {
@@ -205,9 +207,11 @@ export class EmbeddedLedger implements Ledger {
       clearTimeout(this.pulseTimer);
     }
     this.pulseAtNs = deadline;
-    const delayMs = Math.max(
-      PULSE_INTERVAL_MS_MIN,
-      Number((deadline - this.clockNs()) / 1_000_000n) + 1,
+    // setTimeout fires at once past its 32-bit limit (~24.8 days): wait at most that long and
+    // re-arm, since a hold may be up to u32 seconds.
+    const delayMs = Math.min(
+      TIMER_DELAY_MS_MAX,
+      Math.max(PULSE_INTERVAL_MS_MIN, Number((deadline - this.clockNs()) / 1_000_000n) + 1),
     );
     this.pulseTimer = setTimeout(() => {
       this.pulseTimer = null;
