@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the tests need, idempotently: Debian packages (PostgreSQL 15,
+# PgBouncer, Redis, nginx, Java 17, Maven), the npm packages, Apache Kafka's jars from Maven
+# Central, and the Compose validator (.tools/compose-check, Go). A re-run on a machine that has
+# everything only checks, and takes well under a second.
+set -euo pipefail
+LOG_TAG=setup
+source "$(dirname "$0")/lib/common.sh"
+
+# Debian packages and a file each one installs: the file is the quick "is it there" check.
+APT_PACKAGES=(
+  "postgresql-15:$PG_BIN/initdb"
+  "postgresql-client-15:/usr/lib/postgresql/15/bin/psql"
+  "pgbouncer:/usr/sbin/pgbouncer"
+  "redis-server:/usr/bin/redis-server"
+  "redis-tools:/usr/bin/redis-cli"
+  "nginx:/usr/sbin/nginx"
+  "openjdk-17-jre-headless:/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
+  "maven:/usr/bin/mvn"
+  "curl:/usr/bin/curl"
+)
+
+NPM_STAMP="$ROOT_DIR/node_modules/.ledger-bridge-lock-hash"
+NPM_LOG="$RUN_DIR/npm-install.log"
+KAFKA_POM="$INFRA_DIR/kafka/pom.xml"
+COMPOSE_CHECK_SRC="$INFRA_DIR/compose-check"
+COMPOSE_CHECK_BIN="$ROOT_DIR/.tools/compose-check"
+
+apt_missing_packages() {
+  local entry pkg file
+  for entry in "${APT_PACKAGES[@]}"; do
+    pkg="${entry%%:*}"
+    file="${entry#*:}"
+    [[ -e "$file" ]] || echo "$pkg"
+  done
+}
+
+install_apt_packages() {
+  local missing
+  mapfile -t missing < <(apt_missing_packages)
+  if ((${#missing[@]} == 0)); then
+    say "debian packages: present (postgresql 15, pgbouncer, redis, nginx, java 17, maven)"
+    return 0
+  fi
+  [[ $EUID -eq 0 ]] || die "debian packages missing (${missing[*]}): run this script as root"
+  say "debian packages: installing ${missing[*]}"
+  # The package index is refreshed only when something is missing: it costs seconds and network.
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+    die "apt-get update failed (see above)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" \
+    >"$CACHE_DIR/apt-install.log" 2>&1 ||
+    fail_with_log apt "$CACHE_DIR/apt-install.log" "apt-get install ${missing[*]} failed"
+  mapfile -t missing < <(apt_missing_packages)
+  ((${#missing[@]} == 0)) || die "apt-get reported success but ${missing[*]} is still missing"
+  say "debian packages: installed"
+}
+
+# The lock file's hash plus the Node.js version: native modules (SWC, tigerbeetle-node) are built
+# for one Node ABI, so a Node upgrade also calls for a clean install.
+npm_lock_hash() {
+  { cat "$ROOT_DIR/package-lock.json" && node --version; } | sha256sum | cut -d' ' -f1
+}
+
+# True when node_modules was installed from exactly this lock file by some earlier `npm ci` or
+# `npm install` (before this script stamped it): npm's own record of the installed tree,
+# node_modules/.package-lock.json, then lists the same versions. Saves a needless reinstall.
+npm_tree_matches_lock() {
+  [[ -f "$ROOT_DIR/node_modules/.package-lock.json" ]] || return 1
+  node -e '
+    const want = require(process.argv[1]).packages;
+    const have = require(process.argv[2]).packages;
+    for (const [path, meta] of Object.entries(want)) {
+      if (path === "") continue;
+      const got = have[path];
+      if (!got ? !meta.optional : got.version !== meta.version) process.exit(1);
+    }
+    for (const path of Object.keys(have)) if (!(path in want)) process.exit(1);
+  ' "$ROOT_DIR/package-lock.json" "$ROOT_DIR/node_modules/.package-lock.json"
+}
+
+install_npm_packages() {
+  command -v node >/dev/null || die "node is not installed (Node.js 20 is part of this machine image)"
+  local want
+  want="$(npm_lock_hash)"
+  if [[ -f "$NPM_STAMP" && "$(cat "$NPM_STAMP")" == "$want" ]]; then
+    say "npm packages: up to date with package-lock.json"
+    return 0
+  fi
+  if [[ ! -f "$NPM_STAMP" ]] && npm_tree_matches_lock; then
+    echo "$want" >"$NPM_STAMP"
+    say "npm packages: existing node_modules matches package-lock.json (stamped)"
+    return 0
+  fi
+  say "npm packages: npm ci (package-lock.json changed or node_modules missing)"
+  if ! (cd "$ROOT_DIR" && npm ci --no-audit --no-fund --loglevel=error) >"$NPM_LOG" 2>&1; then
+    npm_ci_failed_only_on_foreign_optionals || fail_with_log npm "$NPM_LOG" "npm ci failed"
+    # The registry reachable here serves only this platform's builds of packages such as
+    # @swc/core-<os>-<cpu>, so the lock file cannot list the others, and npm 11's `npm ci`
+    # refuses it. `npm install --no-save` installs the same locked versions without them and
+    # leaves package-lock.json untouched.
+    say "npm packages: npm ci refused the lock file only for other platforms' optional" \
+      "packages; installing the locked versions with npm install --no-save"
+    (cd "$ROOT_DIR" && npm install --no-save --no-audit --no-fund --loglevel=error) \
+      >"$NPM_LOG" 2>&1 || fail_with_log npm "$NPM_LOG" "npm install --no-save failed"
+  fi
+  echo "$want" >"$NPM_STAMP"
+  say "npm packages: installed"
+}
+
+# True when npm ci failed only because the lock lacks optional dependencies (other platforms'
+# native builds); any other failure, such as a package.json out of step with its lock, is real.
+npm_ci_failed_only_on_foreign_optionals() {
+  grep -q 'can only install packages when your package.json and package-lock.json' "$NPM_LOG" ||
+    return 1
+  grep -o 'Missing: [^ ]* from lock file' "$NPM_LOG" | sed -E 's/^Missing: (@?[^@]+)@.*/\1/' |
+    node -e '
+      const lock = require(process.argv[1]).packages;
+      const optional = new Set(
+        Object.values(lock).flatMap((meta) => Object.keys(meta.optionalDependencies ?? {})),
+      );
+      const missing = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean);
+      process.exit(missing.length > 0 && missing.every((name) => optional.has(name)) ? 0 : 1);
+    ' "$ROOT_DIR/package-lock.json"
+}
+
+# The classpath file is named after the pom's hash, so editing the pom resolves again.
+kafka_classpath_file() {
+  local pom_hash
+  pom_hash="$(sha256sum "$KAFKA_POM" | cut -c1-12)"
+  echo "$CACHE_DIR/kafka-$KAFKA_VERSION-$pom_hash.classpath"
+}
+
+# True when the cached classpath exists and every jar on it is still in ~/.m2.
+kafka_classpath_complete() {
+  local file="$1" jar
+  [[ -s "$file" ]] || return 1
+  while IFS= read -r -d ':' jar; do
+    [[ -f "$jar" ]] || return 1
+  done < <(tr -d '\n' <"$file" && printf ':')
+}
+
+resolve_kafka_jars() {
+  local file
+  file="$(kafka_classpath_file)"
+  if kafka_classpath_complete "$file"; then
+    say "kafka $KAFKA_VERSION: jars present ($file)"
+  else
+    say "kafka $KAFKA_VERSION: resolving jars from Maven Central into ~/.m2"
+    mvn -B -q -f "$KAFKA_POM" dependency:build-classpath -Dmdep.outputFile="$file.tmp" \
+      >"$CACHE_DIR/kafka-mvn.log" 2>&1 ||
+      fail_with_log maven "$CACHE_DIR/kafka-mvn.log" "resolving Kafka's jars failed"
+    mv "$file.tmp" "$file"
+    kafka_classpath_complete "$file" || die "Maven wrote an incomplete classpath to $file"
+    say "kafka $KAFKA_VERSION: $(tr ':' '\n' <"$file" | wc -l) jars resolved"
+  fi
+  # stack.sh reads the classpath through this stable, project-local pointer.
+  mkdir -p "$RUN_DIR"
+  echo "$file" >"$RUN_DIR/kafka-classpath-file"
+}
+
+# The Go toolchain is part of this machine image, not always on a non-login PATH.
+go_binary() {
+  command -v go || echo /usr/local/go/bin/go
+}
+
+# .tools/compose-check validates docker-compose.production.yml with compose-go, the loader that
+# `docker compose` uses: the docker CLI here has no Compose plugin (and no engine).
+build_compose_check() {
+  local go_bin want
+  go_bin="$(go_binary)"
+  [[ -x "$go_bin" ]] || die "Go is not installed (it is part of this machine image)"
+  want="$(cat "$COMPOSE_CHECK_SRC"/{go.mod,go.sum,main.go} <("$go_bin" version) | sha256sum |
+    cut -d' ' -f1)"
+  if [[ -x "$COMPOSE_CHECK_BIN" && "$(cat "$COMPOSE_CHECK_BIN.hash" 2>/dev/null)" == "$want" ]]; then
+    say "compose-check: up to date (.tools/compose-check)"
+    return 0
+  fi
+  say "compose-check: building from its Go module (compose-go) into .tools/"
+  mkdir -p "$(dirname "$COMPOSE_CHECK_BIN")"
+  (cd "$COMPOSE_CHECK_SRC" &&
+    "$go_bin" build -mod=readonly -buildvcs=false -o "$COMPOSE_CHECK_BIN" .) \
+    >"$CACHE_DIR/compose-check-build.log" 2>&1 ||
+    fail_with_log go "$CACHE_DIR/compose-check-build.log" "building compose-check failed"
+  echo "$want" >"$COMPOSE_CHECK_BIN.hash"
+  say "compose-check: built"
+}
+
+check_java() {
+  local version
+  version="$(/usr/bin/java -version 2>&1 | head -n 1)"
+  [[ "$version" == *'"17.'* ]] || die "Kafka is run with Java 17 at /usr/bin/java; found: $version"
+}
+
+main() {
+  local started_ms
+  started_ms="$(now_ms)"
+  mkdir -p "$CACHE_DIR" "$RUN_DIR"
+  # Machine-wide steps (apt, ~/.m2) are serialised across clones; npm is per clone.
+  with_lock "$CACHE_DIR/setup.lock" install_apt_packages
+  check_java
+  with_lock "$RUN_DIR/setup-npm.lock" install_npm_packages
+  with_lock "$CACHE_DIR/setup.lock" resolve_kafka_jars
+  with_lock "$RUN_DIR/setup-tools.lock" build_compose_check
+  say "done in $(($(now_ms) - started_ms)) ms"
+}
+
+main "$@"

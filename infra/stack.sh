@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The native local stack: PostgreSQL primary, PgBouncer, Redis, Kafka (KRaft) and nginx, each on
+# a fixed 127.0.0.1 port with its data, logs and pid file under .run/. See infra/README.md.
+#
+#   bash infra/stack.sh up       start what is not running, wait until every service is healthy
+#   bash infra/stack.sh down     stop everything cleanly
+#   bash infra/stack.sh status   one line per service
+#   bash infra/stack.sh restart  down, then up (applies edited configuration)
+set -euo pipefail
+LOG_TAG=stack
+source "$(dirname "$0")/lib/common.sh"
+source "$INFRA_DIR/lib/postgres.sh"
+source "$INFRA_DIR/lib/pgbouncer.sh"
+source "$INFRA_DIR/lib/redis.sh"
+source "$INFRA_DIR/lib/kafka.sh"
+source "$INFRA_DIR/lib/nginx.sh"
+
+STACK_LOCK="$RUN_DIR/stack.lock"
+
+check_installed() {
+  local file
+  for file in "$PG_BIN/pg_ctl" /usr/sbin/pgbouncer /usr/bin/redis-server /usr/sbin/nginx \
+    /usr/bin/java "$ROOT_DIR/node_modules/.bin/tsx"; do
+    [[ -x "$file" ]] || die "$file is missing: run 'bash infra/setup.sh' (npm run setup) first"
+  done
+}
+
+prepare_run_dir() {
+  mkdir -p "$RUN_DIR"
+  chmod 0755 "$RUN_DIR"
+  if [[ $EUID -eq 0 ]]; then
+    getent passwd postgres >/dev/null || die "no 'postgres' account: run 'bash infra/setup.sh'"
+    getent passwd redis >/dev/null || die "no 'redis' account: run 'bash infra/setup.sh'"
+    ensure_traversable postgres "$RUN_DIR"
+    ensure_traversable redis "$RUN_DIR"
+  fi
+}
+
+print_connection_settings() {
+  say "connection settings:"
+  printf '  postgres   DATABASE_PRIMARY_URL=%s\n' "$(postgres_url)"
+  printf '  pgbouncer  DATABASE_URL=%s\n' "$(pgbouncer_url)"
+  printf '  redis      REDIS_URL=%s\n' "$(redis_url)"
+  printf '  kafka      KAFKA_BROKERS=%s\n' "$(kafka_brokers)"
+  printf '  nginx      LB_URL=%s (-> %s)\n' "$(nginx_url)" "$NGINX_UPSTREAMS"
+}
+
+stack_up() {
+  local started_ms
+  started_ms="$(now_ms)"
+  check_installed
+  prepare_run_dir
+  # Kafka's JVM is the slowest to become ready: launch it first, wait for it last.
+  kafka_launch
+  postgres_up
+  pgbouncer_up
+  redis_up
+  nginx_up
+  kafka_wait
+  say "up in $(($(now_ms) - started_ms)) ms"
+  print_connection_settings
+}
+
+stack_down() {
+  local started_ms
+  started_ms="$(now_ms)"
+  # Clients first, storage last.
+  nginx_down
+  kafka_down
+  redis_down
+  pgbouncer_down
+  postgres_down
+  say "down in $(($(now_ms) - started_ms)) ms"
+}
+
+stack_status() {
+  local service unhealthy=0 state
+  for service in postgres pgbouncer redis kafka nginx; do
+    state="$("${service}_status")"
+    printf '%-10s %s\n' "$service" "$state"
+    [[ "$state" == running* ]] || unhealthy=1
+  done
+  return "$unhealthy"
+}
+
+main() {
+  local command="${1:-}"
+  case "$command" in
+    up) with_lock "$STACK_LOCK" stack_up ;;
+    down) with_lock "$STACK_LOCK" stack_down ;;
+    restart) with_lock "$STACK_LOCK" stack_down && with_lock "$STACK_LOCK" stack_up ;;
+    status) stack_status ;;
+    *)
+      echo "usage: bash infra/stack.sh up|down|status|restart" >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
