@@ -38,7 +38,7 @@ prepare_run_dir() {
 
 print_connection_settings() {
   say "connection settings:"
-  printf '  postgres   DATABASE_PRIMARY_URL=%s\n' "$(postgres_url)"
+  printf '  postgres   DATABASE_DIRECT_URL=%s\n' "$(postgres_url)"
   printf '  pgbouncer  DATABASE_URL=%s\n' "$(pgbouncer_url)"
   printf '  redis      REDIS_URL=%s\n' "$(redis_url)"
   printf '  kafka      KAFKA_BROKERS=%s\n' "$(kafka_brokers)"

@@ -1,33 +1,25 @@
 /**
- * The bridge process: configuration, the ledger (TigerBeetle or the embedded engine), the HTTP
- * API. SIGINT/SIGTERM close the listener first, then the ledger, so nothing in flight is cut.
+ * The bridge process. SIGINT/SIGTERM stop it gracefully: the listener first, then the batcher and
+ * the publisher drain, then the ledger and the pools close.
  */
+import { startBridge } from './bridge';
 import { loadConfig } from './config';
-import { listen } from './http/server';
-import { openLedger } from './ledger/open';
 import { createLogger } from './logger';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  const ledger = await openLedger(config);
-  log.info({ ledger: ledger.kind, at: ledger.where }, 'ledger open');
-  const server = await listen({ ledger, log }, config.HOST, config.PORT);
-  log.info({ url: server.url }, 'listening');
-  console.log(`Ledger Bridge API: ${server.url} (ledger: ${ledger.kind} at ${ledger.where})`);
-
+  const bridge = await startBridge(config, log);
+  console.log(
+    `Ledger Bridge API: ${bridge.url} (ledger: ${bridge.ledger.kind} at ${bridge.ledger.where})`,
+  );
   let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await server.close();
-    await ledger.ledger.close();
-    log.info('stopped');
-  };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      stop(signal).then(
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      bridge.stop().then(
         () => process.exit(0),
         (error: unknown) => {
           log.error({ err: error }, 'shutdown failed');

@@ -7,7 +7,7 @@ export const stackSettings = {
   databaseUrl: process.env.DATABASE_URL ?? 'postgres://ledger:ledger@127.0.0.1:56432/ledger',
   /** PostgreSQL primary, directly (migrations, LISTEN, session state). */
   databasePrimaryUrl:
-    process.env.DATABASE_PRIMARY_URL ?? 'postgres://ledger:ledger@127.0.0.1:55432/ledger',
+    process.env.DATABASE_DIRECT_URL ?? 'postgres://ledger:ledger@127.0.0.1:55432/ledger',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
   kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:59092').split(','),
   /** nginx in front of the bridge API instances. */

@@ -1,61 +1,72 @@
 /**
- * The HTTP listener. Health routes for now: `/health` says the process is up and which ledger it
- * uses; `/ready` proves the ledger answers a request within its timeout.
+ * The HTTP listener: hot routes (journals, balances, transfer batches, health) on the lean router,
+ * everything else (the account control plane) on express.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { OpenedLedger } from '../ledger/open';
+import type { AccountService } from '../accounts/service';
+import type { JournalService } from '../journal/service';
+import type { Ledger } from '../ledger/port';
 import type { Logger } from '../logger';
+import { sendError, sendJson } from './respond';
+import { Router } from './router';
+import { accountsApp } from './routes/accounts';
+import { balanceRoutes } from './routes/balances';
+import { journalRoutes } from './routes/journal';
+import { transferRoutes } from './routes/transfers';
 
-export interface HttpServer {
-  url: string;
-  close(): Promise<void>;
-}
-
-interface Deps {
-  ledger: OpenedLedger;
+export interface ApiDeps {
+  journals: JournalService;
+  accounts: AccountService;
+  ledger: Ledger;
+  /** For /health: which ledger, and where. */
+  ledgerInfo: { kind: string; at: string };
+  /** For /ready: resolves when every dependency answers, rejects with the first that does not. */
+  ready: () => Promise<void>;
   log: Logger;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-  });
-  res.end(payload);
+export interface HttpServer {
+  url: string;
+  /** Stops accepting connections and waits for requests in flight. */
+  close(): Promise<void>;
 }
 
-async function ready(deps: Deps, res: http.ServerResponse): Promise<void> {
-  try {
-    // Any id will do: the point is a round trip through the ledger.
-    await deps.ledger.ledger.lookupAccounts([1n]);
-    sendJson(res, 200, { status: 'ready', ledger: deps.ledger.kind });
-  } catch (error) {
-    deps.log.warn({ err: error }, 'readiness check failed');
-    sendJson(res, 503, {
-      error: { code: 'ledger_unavailable', message: (error as Error).message },
+export function createHandler(deps: ApiDeps): http.RequestListener {
+  const router = new Router();
+  router.on('GET', '/health', async ({ res }) => {
+    sendJson(res, 200, { status: 'ok', ledger: deps.ledgerInfo });
+  });
+  router.on('GET', '/ready', async ({ res }) => {
+    await deps.ready();
+    sendJson(res, 200, { status: 'ready' });
+  });
+  journalRoutes(router, deps.journals, deps.log);
+  balanceRoutes(router, deps.accounts, deps.ledger);
+  transferRoutes(router, deps.ledger);
+  const fallback = accountsApp(deps.accounts, deps.ledger, deps.log);
+
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const route = router.match(req.method ?? 'GET', path);
+    if (route === null) {
+      fallback(req, res);
+      return;
+    }
+    route.handler({ req, res, params: route.params, path }).catch((error: unknown) => {
+      sendError(res, error, deps.log, { method: req.method, path });
     });
-  }
+  };
 }
 
-function route(deps: Deps, req: http.IncomingMessage, res: http.ServerResponse): void {
-  const path = (req.url ?? '/').split('?', 1)[0];
-  if (req.method === 'GET' && path === '/health') {
-    sendJson(res, 200, { status: 'ok', ledger: { kind: deps.ledger.kind, at: deps.ledger.where } });
-    return;
-  }
-  if (req.method === 'GET' && path === '/ready') {
-    void ready(deps, res);
-    return;
-  }
-  sendJson(res, 404, {
-    error: { code: 'route_not_found', message: `no route for ${req.method} ${path}` },
-  });
-}
-
-export function listen(deps: Deps, host: string, port: number): Promise<HttpServer> {
-  const server = http.createServer((req, res) => route(deps, req, res));
+export function listen(
+  handler: http.RequestListener,
+  host: string,
+  port: number,
+): Promise<HttpServer> {
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -38,6 +38,7 @@ export type JournalErrorCode =
   | 'self_transfer'
   | 'hold_partial_unsupported'
   | 'hold_amount_exceeds_pending'
+  | 'journal_rejected'
   // 409 / 404: the journal id's state
   | 'journal_conflict'
   | 'journal_not_pending'
@@ -76,6 +77,10 @@ export const JOURNAL_ERRORS: Readonly<Record<JournalErrorCode, JournalErrorInfo>
   asset_mismatch: {
     http: 422,
     message: 'lines of one asset cannot be paired: a transfer moves one asset between accounts',
+  },
+  journal_rejected: {
+    http: 422,
+    message: 'the ledger refused the journal; nothing was posted (statuses per line)',
   },
   self_transfer: {
     http: 422,
@@ -130,8 +135,8 @@ export class JournalError extends Error {
   }
 
   /** The API's error body: `{error: {code, message, field?, line?, ...details}}`. */
-  toBody(): { error: Record<string, string | number> } {
-    const error: Record<string, string | number> = { code: this.code, message: this.message };
+  toBody(): { error: Record<string, unknown> } {
+    const error: Record<string, unknown> = { code: this.code, message: this.message };
     if (this.field !== undefined) error.field = this.field;
     if (this.line !== undefined) error.line = this.line;
     // Details never replace the fixed keys above.

@@ -149,7 +149,7 @@ function isJournalDate(date: string): boolean {
   return !Number.isNaN(journalDateMs(date));
 }
 
-function isId(value: string): boolean {
+export function isId(value: string): boolean {
   return value.length >= 1 && value.length <= ID_LENGTH_MAX && ID_PATTERN.test(value);
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The composition root: builds one bridge process from its configuration — ledger, PostgreSQL
+ * pools and migrations, the account registry, the micro-batcher, the Kafka outcome publisher, the
+ * journal service and the HTTP listener — and takes it apart in the reverse order.
+ *
+ * Shutdown order matters for "nothing acknowledged is lost": stop accepting requests, let those in
+ * flight finish (their chains drain through the batcher and their outcomes through Kafka), then
+ * close the publisher, the ledger and the pools.
+ */
+import { AssetRegistry } from './accounts/registry';
+import { AccountService } from './accounts/service';
+import type { Config } from './config';
+import { OutcomePublisher, publisherOptionsFromConfig } from './events/producer';
+import { createHandler, listen } from './http/server';
+import { JournalService } from './journal/service';
+import { TransferBatcher } from './ledger/batcher';
+import { openLedger, type OpenedLedger } from './ledger/open';
+import type { Logger } from './logger';
+import { migrateUp } from './store/migrate';
+import { closePools, createPools } from './store/pool';
+
+export interface RunningBridge {
+  url: string;
+  ledger: OpenedLedger;
+  batcher: TransferBatcher;
+  publisher: OutcomePublisher;
+  stop(): Promise<void>;
+}
+
+export async function startBridge(config: Config, log: Logger): Promise<RunningBridge> {
+  const cleanup: Array<() => Promise<void>> = [];
+  const unwind = async (): Promise<void> => {
+    for (const step of cleanup.reverse()) {
+      await step().catch((error: unknown) => log.error({ err: error }, 'shutdown step failed'));
+    }
+  };
+  try {
+    const ledger = await openLedger(config);
+    cleanup.push(() => ledger.ledger.close());
+    log.info({ ledger: ledger.kind, at: ledger.where }, 'ledger open');
+
+    const pools = createPools(config, log);
+    cleanup.push(() => closePools(pools));
+    const applied = await migrateUp(pools.direct);
+    if (applied.length > 0) log.info({ applied: applied.length }, 'migrations applied');
+    const registry = await AssetRegistry.load(pools.primary);
+    const accounts = new AccountService({
+      db: pools.primary,
+      ledger: ledger.ledger,
+      registry,
+      logger: log,
+    });
+
+    const publisher = await OutcomePublisher.connect(publisherOptionsFromConfig(config, log));
+    cleanup.push(() => publisher.close());
+    // A TigerBeetle client session keeps one request on the wire, so a second would only queue
+    // in the client; the engine executes the next batch while the previous one's fsync runs.
+    const batcher = new TransferBatcher(ledger.ledger, {
+      flushDelayMs: config.BATCH_FLUSH_DELAY_MS,
+      inflightMax: ledger.kind === 'tigerbeetle' ? 1 : 2,
+    });
+    cleanup.push(() => batcher.drain());
+    const journals = new JournalService({
+      accounts,
+      batcher,
+      ledger: ledger.ledger,
+      outcomes: publisher,
+    });
+
+    const handler = createHandler({
+      journals,
+      accounts,
+      ledger: ledger.ledger,
+      ledgerInfo: { kind: ledger.kind, at: ledger.where },
+      ready: async () => {
+        await ledger.ledger.lookupAccounts([1n]);
+        await pools.primary.query('SELECT 1');
+      },
+      log,
+    });
+    const server = await listen(handler, config.HOST, config.PORT);
+    cleanup.push(() => server.close());
+    log.info({ url: server.url }, 'listening');
+
+    return { url: server.url, ledger, batcher, publisher, stop: unwind };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}

@@ -1,0 +1,34 @@
+/** Writing JSON answers and error answers on a plain node:http response. */
+import type http from 'node:http';
+import type { Logger } from '../logger';
+import { toErrorAnswer } from './error-mapping';
+
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+export function sendError(
+  res: http.ServerResponse,
+  error: unknown,
+  log: Logger,
+  where: { method?: string; path: string },
+): void {
+  const answer = toErrorAnswer(error);
+  if (answer.unexpected) log.error({ err: error, ...where }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, answer.status, answer.body, answer.headers);
+}

@@ -1,0 +1,221 @@
+/**
+ * The journal write path: validate against the account registry, plan the linked chain, post it
+ * through the micro-batcher, judge TigerBeetle's answer, publish the outcome to Kafka, and only
+ * then answer. PostgreSQL is not on this path (accounts come from an in-process cache).
+ *
+ * Exactly once, end to end: transfer ids derive from the journal id, so a retry after any failure
+ * (ledger timeout, Kafka down, a crash before the answer) meets `exists`, republishes the same
+ * event id, and answers the same receipt, with TigerBeetle's original timestamps.
+ */
+import {
+  type CreateTransferResult,
+  type Ledger,
+  type Transfer,
+  TransferFlags,
+} from '../ledger/port';
+import { journalTransferIds, transferId } from '../ledger/ids';
+import { JournalError } from './errors';
+import type { Journal, JournalOutcome, OutcomeKind, TransferOutcome } from './model';
+import { type AccountRef, type HoldAction, planHoldResolution, planJournal } from './plan';
+import { type ChainVerdict, judgeChain, STATUS_SIDE, statusName } from './verdict';
+
+export interface AccountDirectory {
+  /** Known accounts among `accountIds`; unknown ones are simply absent. */
+  resolveAccounts(accountIds: string[]): Promise<Map<string, AccountRef>>;
+}
+
+export interface ChainSubmitter {
+  submit(chain: readonly Transfer[]): Promise<CreateTransferResult[]>;
+}
+
+export interface OutcomeSink {
+  publish(outcome: JournalOutcome): Promise<void>;
+}
+
+export interface JournalServiceDeps {
+  accounts: AccountDirectory;
+  batcher: ChainSubmitter;
+  ledger: Pick<Ledger, 'lookupTransfers'>;
+  outcomes: OutcomeSink;
+}
+
+export interface ReceiptTransfer {
+  id: string;
+  debitLine: number | null;
+  creditLine: number | null;
+  amount: string;
+  ledger: number;
+  timestamp: string;
+}
+
+/** The 201 body: the same bytes for the first answer and every retry. */
+export interface JournalReceipt {
+  journalId: string;
+  status: Exclude<OutcomeKind, 'rejected'>;
+  transfers: ReceiptTransfer[];
+}
+
+export interface LineStatus {
+  transfer: number;
+  debitLine: number | null;
+  creditLine: number | null;
+  status: string;
+}
+
+/** 422: the ledger refused the chain. `lines` gives TigerBeetle's status per transfer. */
+export class JournalRejectedError extends JournalError {
+  constructor(
+    message: string,
+    line: number | undefined,
+    readonly ledgerStatus: string,
+    readonly statuses: LineStatus[],
+  ) {
+    super('journal_rejected', message, {
+      ...(line === undefined ? {} : { line }),
+      details: { status: ledgerStatus },
+    });
+  }
+
+  override toBody(): { error: Record<string, unknown> } {
+    const body = super.toBody();
+    return { error: { ...body.error, lines: this.statuses } };
+  }
+}
+
+export class JournalService {
+  constructor(private readonly deps: JournalServiceDeps) {}
+
+  async post(journal: Journal): Promise<JournalReceipt> {
+    const accountIds = [...new Set(journal.lines.map((line) => line.accountId))];
+    const accounts = await this.deps.accounts.resolveAccounts(accountIds);
+    const plan = planJournal(journal, accounts);
+    const results = await this.deps.batcher.submit(plan.transfers);
+    const verdict = judgeChain(results);
+    const kind: OutcomeKind = journal.pending === null ? 'posted' : 'held';
+    const transfers = await this.settle(journal.journalId, plan.transfers, results, verdict);
+    const outcomes = transfers.map((transfer, i): TransferOutcome => ({
+      transfer,
+      debitLine: plan.lines[i]!.debitLine,
+      creditLine: plan.lines[i]!.creditLine,
+      status: results[i]!.status,
+      timestamp: transfer.timestamp,
+    }));
+    return this.finish(journal.journalId, journal, kind, outcomes, verdict);
+  }
+
+  /** The second step of a two-phase journal: post (all, or less for one transfer) or void. */
+  async resolveHold(
+    journalId: string,
+    action: HoldAction,
+    amount?: bigint,
+  ): Promise<JournalReceipt> {
+    const pending = await this.heldChain(journalId);
+    const chain = planHoldResolution(journalId, pending, action, amount);
+    const results = await this.deps.batcher.submit(chain);
+    const verdict = judgeChain(results);
+    const transfers = await this.settle(journalId, chain, results, verdict);
+    const outcomes = transfers.map((transfer, i): TransferOutcome => ({
+      transfer,
+      debitLine: null,
+      creditLine: null,
+      status: results[i]!.status,
+      timestamp: transfer.timestamp,
+    }));
+    const kind = action === 'post' ? 'hold_posted' : 'hold_voided';
+    return this.finish(journalId, null, kind, outcomes, verdict);
+  }
+
+  /**
+   * The transfers as the ledger holds them, with their timestamps: from the results when this
+   * attempt created them, from a lookup when an earlier attempt did (a retry).
+   */
+  private async settle(
+    journalId: string,
+    chain: readonly Transfer[],
+    results: readonly CreateTransferResult[],
+    verdict: ChainVerdict,
+  ): Promise<Transfer[]> {
+    switch (verdict.kind) {
+      case 'created':
+      case 'rejected':
+        return chain.map((t, i) => ({ ...t, timestamp: results[i]!.timestamp }));
+      case 'exists': {
+        const found = await this.deps.ledger.lookupTransfers(chain.map((t) => t.id));
+        if (found.length !== chain.length) {
+          // A linked chain is atomic: `exists` for one event means all of them were committed.
+          throw new Error(`${journalId}: ${found.length} of ${chain.length} transfers exist`);
+        }
+        return found;
+      }
+      case 'conflict':
+        throw new JournalError(
+          'journal_conflict',
+          `journal ${journalId} exists with different content ` + `(${statusName(verdict.status)})`,
+          { details: { status: statusName(verdict.status) } },
+        );
+    }
+  }
+
+  private async finish(
+    journalId: string,
+    journal: Journal | null,
+    kind: Exclude<OutcomeKind, 'rejected'>,
+    transfers: TransferOutcome[],
+    verdict: ChainVerdict,
+  ): Promise<JournalReceipt> {
+    if (verdict.kind === 'rejected') {
+      await this.deps.outcomes.publish({ kind: 'rejected', journalId, journal, transfers });
+      throw rejection(journalId, transfers, verdict.index);
+    }
+    await this.deps.outcomes.publish({ kind, journalId, journal, transfers });
+    return {
+      journalId,
+      status: kind,
+      transfers: transfers.map(({ transfer, debitLine, creditLine }) => ({
+        id: transfer.id.toString(),
+        debitLine,
+        creditLine,
+        amount: transfer.amount.toString(),
+        ledger: transfer.ledger,
+        timestamp: transfer.timestamp.toString(),
+      })),
+    };
+  }
+
+  private async heldChain(journalId: string): Promise<Transfer[]> {
+    const [first] = await this.deps.ledger.lookupTransfers([transferId(journalId, 'create', 0)]);
+    if (first === undefined) {
+      throw new JournalError('journal_not_found', `no journal ${journalId}`);
+    }
+    if ((first.flags & TransferFlags.pending) === 0) {
+      throw new JournalError('journal_not_pending', `journal ${journalId} is not a hold`);
+    }
+    // user_data_32 holds the chain's length (see plan.ts).
+    if (first.user_data_32 === 1) return [first];
+    return this.deps.ledger.lookupTransfers(
+      journalTransferIds(journalId, 'create', first.user_data_32),
+    );
+  }
+}
+
+function rejection(
+  journalId: string,
+  transfers: TransferOutcome[],
+  index: number,
+): JournalRejectedError {
+  const cause = transfers[index]!;
+  const side = STATUS_SIDE[cause.status];
+  const line = side === 'debit' ? cause.debitLine : side === 'credit' ? cause.creditLine : null;
+  const status = statusName(cause.status);
+  return new JournalRejectedError(
+    `the ledger refused journal ${journalId}: ${status}` + (line === null ? '' : ` (line ${line})`),
+    line ?? undefined,
+    status,
+    transfers.map((t, i) => ({
+      transfer: i,
+      debitLine: t.debitLine,
+      creditLine: t.creditLine,
+      status: statusName(t.status),
+    })),
+  );
+}
