@@ -13,7 +13,8 @@ import {
   U32_MAX,
   U64_MAX,
 } from '../../bridge/src/ledger/port';
-import { type EncodableOutcome, TRANSFER_STATUS_NAMES } from '../../bridge/src/events/schema';
+import { TRANSFER_STATUS_NAMES } from '../../bridge/src/events/schema';
+import type { JournalOutcome, TransferOutcome } from '../../bridge/src/journal/model';
 
 const u128 = fc.oneof(fc.bigInt({ min: 0n, max: U128_MAX }), fc.constantFrom(0n, 1n, U128_MAX));
 const u64 = fc.bigInt({ min: 0n, max: U64_MAX });
@@ -28,16 +29,13 @@ const STEP_FLAGS: Record<Exclude<OutcomeKind, 'rejected'>, number> = {
   hold_voided: TransferFlags.void_pending_transfer,
 };
 
-type TransferOutcome = EncodableOutcome['transfers'][number];
-
-export const outcomeArbitrary: fc.Arbitrary<EncodableOutcome> = fc
+export const outcomeArbitrary: fc.Arbitrary<JournalOutcome> = fc
   .record({
     kind: fc.constantFrom<OutcomeKind>('posted', 'held', 'hold_posted', 'hold_voided', 'rejected'),
     rejectedStep: fc.constantFrom<keyof typeof STEP_FLAGS>('posted', 'hold_posted', 'hold_voided'),
     journalId: fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
     // A hold's post or void may come without the journal (the service does not have it then).
     withoutJournal: fc.boolean(),
-    idBeside: fc.boolean(),
     date: text,
     description: text,
     source: text,
@@ -68,7 +66,7 @@ export const outcomeArbitrary: fc.Arbitrary<EncodableOutcome> = fc
       { minLength: 1, maxLength: 5 },
     ),
   })
-  .map((r): EncodableOutcome => {
+  .map((r): JournalOutcome => {
     const lineCount = r.lines.length;
     const step = r.kind === 'rejected' ? r.rejectedStep : r.kind;
     const stepFlags = STEP_FLAGS[step];
@@ -102,7 +100,7 @@ export const outcomeArbitrary: fc.Arbitrary<EncodableOutcome> = fc
     });
     return {
       kind: r.kind,
-      ...(r.idBeside || bare ? { journalId: r.journalId } : {}),
+      journalId: r.journalId,
       journal: bare
         ? null
         : {
@@ -132,11 +130,11 @@ export function sampleOutcome(
   sequence = 0,
   kind: OutcomeKind = 'posted',
   bare = false,
-): EncodableOutcome {
+): JournalOutcome {
   const base = BigInt(sequence) * 4n + 1n;
   const flags = kind === 'rejected' || kind === 'posted' ? 0 : STEP_FLAGS[kind];
   const amount = (1n << 100n) + BigInt(sequence);
-  const outcome: EncodableOutcome = {
+  const outcome: JournalOutcome = {
     kind,
     journalId,
     journal: {

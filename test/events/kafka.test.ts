@@ -20,12 +20,11 @@ import {
 import { OutcomePublisher } from '../../bridge/src/events/producer';
 import {
   decodeOutcome,
-  type EncodableOutcome,
   type JournalOutcomeEventV1,
   OUTCOME_HEADERS,
   toOutcomeEvent,
 } from '../../bridge/src/events/schema';
-import type { OutcomeKind } from '../../bridge/src/journal/model';
+import type { JournalOutcome, OutcomeKind } from '../../bridge/src/journal/model';
 import { TransferFlags } from '../../bridge/src/ledger/port';
 import { sampleOutcome } from './fixtures';
 
@@ -137,7 +136,7 @@ describe('OutcomePublisher on the local broker', () => {
       limits: { lingerMs: 2, batchEventsMax: 200 },
     });
     const journals = 400;
-    const published = new Map<string, EncodableOutcome>();
+    const published = new Map<string, JournalOutcome>();
     const order = new Map<string, string[]>();
     const acks: Promise<void>[] = [];
     try {

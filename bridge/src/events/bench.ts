@@ -42,10 +42,12 @@ interface Result {
 /** A posted 2-line journal; ids and amounts are u128 above 2^64, as a real load would send. */
 function outcome(n: number): JournalOutcome {
   const amount = (1n << 70n) + BigInt(n);
+  const journalId = `01JBENCH${n.toString().padStart(18, '0')}`;
   return {
     kind: 'posted',
+    journalId,
     journal: {
-      journalId: `01JBENCH${n.toString().padStart(18, '0')}`,
+      journalId,
       date: '2025-11-21',
       description: `Invoice ${n} settlement`,
       source: 'bench',

@@ -17,7 +17,8 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { EventPublishError } from './errors';
 import { type KafkaTuning, openKafkaOutcomeSink } from './kafka';
-import { type EncodableOutcome, encodeOutcome, type OutcomeMessage } from './schema';
+import type { JournalOutcome } from '../journal/model';
+import { encodeOutcome, type OutcomeMessage } from './schema';
 
 /** Where batches go. `send` resolves once every message is acknowledged by all in-sync replicas. */
 export interface OutcomeSink {
@@ -181,7 +182,7 @@ export class OutcomePublisher {
   }
 
   /** Resolves once Kafka acknowledged the outcome's event (acks=all). */
-  publish(outcome: EncodableOutcome): Promise<void> {
+  publish(outcome: JournalOutcome): Promise<void> {
     return this.publishMany([outcome]);
   }
 
@@ -189,7 +190,7 @@ export class OutcomePublisher {
    * Resolves once every outcome's event is acknowledged. All are queued or none: a refusal
    * (`overloaded`, `closed`, `event_too_large`) queues nothing. Events keep their order.
    */
-  async publishMany(outcomes: readonly EncodableOutcome[]): Promise<void> {
+  async publishMany(outcomes: readonly JournalOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const messages = outcomes.map(encodeOutcome);
     const sizes = messages.map(recordBytes);

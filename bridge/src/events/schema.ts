@@ -211,33 +211,12 @@ function consistencyProblems(event: Omit<JournalOutcomeEventV1, 'schema' | 'vers
   return problems;
 }
 
-/**
- * What the encoder reads: the journal model's outcome, stated structurally so it takes both the
- * model's current shape and the one the journal service moves to for a hold's second step, where
- * the bridge (stateless, PostgreSQL off the hot path) does not have the journal: `journal` null,
- * `journalId` beside it, and the post/void transfers without line numbers.
- */
-export interface EncodableOutcome {
-  kind: OutcomeKind;
-  journalId?: string;
-  journal: Journal | null;
-  transfers: ReadonlyArray<
-    Omit<TransferOutcome, 'debitLine' | 'creditLine'> & {
-      debitLine: number | null;
-      creditLine: number | null;
-    }
-  >;
-}
-
-// The build breaks here if the journal model stops being encodable.
-const _modelIsEncodable = (outcome: JournalOutcome): EncodableOutcome => outcome;
-
 function assertRange(value: bigint, max: bigint, what: string): string {
   if (value < 0n || value > max) throw new Error(`invariant: ${what} out of range: ${value}`);
   return value.toString();
 }
 
-function transferEvent(outcome: EncodableOutcome['transfers'][number], index: number) {
+function transferEvent(outcome: TransferOutcome, index: number) {
   const t = outcome.transfer;
   const at = `transfers[${index}]`;
   const status = CreateTransferStatus[outcome.status] as TransferStatusName | undefined;
@@ -285,10 +264,14 @@ function journalEvent(journal: Journal): JournalEventV1 {
  * outside its width, a kind that is not the transfers' step, a creation without its journal, or
  * any rule `decodeOutcome` checks.
  */
-export function toOutcomeEvent(outcome: EncodableOutcome): JournalOutcomeEventV1 {
+export function toOutcomeEvent(outcome: JournalOutcome): JournalOutcomeEventV1 {
   const { journal, kind } = outcome;
-  const journalId = outcome.journalId ?? journal?.journalId;
-  if (journalId === undefined) throw new Error('invariant: outcome without a journal id');
+  const { journalId } = outcome;
+  if (journal !== null && journal.journalId !== journalId) {
+    throw new Error(
+      `invariant: journalId ${journalId} differs from journal.journalId ${journal.journalId}`,
+    );
+  }
   const first = outcome.transfers[0];
   if (first === undefined) throw new Error(`invariant: outcome of ${journalId} is empty`);
   const step = stepOfFlags(first.transfer.flags);
@@ -377,7 +360,7 @@ export const OUTCOME_HEADERS_V1: Readonly<Record<string, string>> = Object.freez
   [OUTCOME_HEADERS.contentType]: OUTCOME_CONTENT_TYPE,
 });
 
-export function encodeOutcome(outcome: EncodableOutcome): OutcomeMessage {
+export function encodeOutcome(outcome: JournalOutcome): OutcomeMessage {
   const event = toOutcomeEvent(outcome);
   return {
     key: event.journalId,

@@ -36,9 +36,12 @@ export type OutcomeKind = 'posted' | 'held' | 'hold_posted' | 'hold_voided' | 'r
 
 export interface TransferOutcome {
   transfer: Transfer;
-  /** The journal lines this transfer carries (a transfer pairs a debit line with a credit line). */
-  debitLine: number;
-  creditLine: number;
+  /**
+   * The journal lines this transfer carries (a transfer pairs a debit line with a credit line);
+   * null for a hold's post/void, whose lines are those of the held transfer (`pending_id`).
+   */
+  debitLine: number | null;
+  creditLine: number | null;
   status: CreateTransferStatus;
   /** TigerBeetle's timestamp for the event (ns since epoch). */
   timestamp: bigint;
@@ -46,6 +49,12 @@ export interface TransferOutcome {
 
 export interface JournalOutcome {
   kind: OutcomeKind;
-  journal: Journal;
+  journalId: string;
+  /**
+   * The journal as posted. Null for a hold's post/void: the bridge does not keep journals on the
+   * write path, and the journal's metadata travelled with its `held` outcome, on the same
+   * partition (same key) before it.
+   */
+  journal: Journal | null;
   transfers: TransferOutcome[];
 }
