@@ -370,4 +370,5 @@ export const BATCH_CODES: JournalErrorCode[] = [
 export const RAISED_ELSEWHERE: Partial<Record<JournalErrorCode, string>> = {
   invalid_json: 'the HTTP body reader, when JSON.parse fails',
   journal_conflict: "the journal service, on TigerBeetle's exists_with_different_* statuses",
+  journal_rejected: 'the journal service, when the ledger refuses the chain (test/http)',
 };
