@@ -9,7 +9,9 @@
  * noisy, so compare rows, not runs.
  *
  * Settings (env): BENCH_SECONDS (8 per step), BENCH_CONNECTIONS ("16,64,256"), BENCH_ACCOUNTS
- * (1,000), BENCH_PORT (3199).
+ * (1,000), BENCH_BULK_CONNECTIONS ("4,16"), BENCH_PORT (3199), BENCH_SCENARIOS ("single,bulk"), BENCH_BRIDGE_NODE_ARGS (extra node
+ * flags for the bridge process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the time
+ * goes).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,12 +22,15 @@ import { v7 as uuidv7 } from 'uuid';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,64,256').split(',').map(Number);
+const BULK_CONNECTIONS = (process.env.BENCH_BULK_CONNECTIONS ?? '4,16').split(',').map(Number);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000);
 const PORT = Number(process.env.BENCH_PORT ?? 3199);
 const BULK_JOURNALS = 1_000;
 const ROOT = path.resolve(__dirname, '..', '..');
 const BASE = `http://127.0.0.1:${PORT}`;
 const RUN = uuidv7().slice(0, 8);
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'single,bulk').split(',');
+const BRIDGE_NODE_ARGS = (process.env.BENCH_BRIDGE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 interface Row {
   scenario: string;
@@ -37,7 +42,8 @@ interface Row {
 }
 
 function startBridge(dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bridge/src/main.ts'], {
+  const args = [...BRIDGE_NODE_ARGS, '--import', 'tsx', 'bridge/src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -154,7 +160,7 @@ async function main(): Promise<void> {
     // Warm-up: JIT, connection pools, Kafka producer, not reported.
     await fire('warm-up', 16, '/api/journal', () => journalBody(accounts, false), 1);
     const rows: Row[] = [];
-    for (const hot of [false, true]) {
+    for (const hot of SCENARIOS.includes('single') ? [false, true] : []) {
       for (const connections of CONNECTIONS) {
         const scenario = hot ? 'hot account' : 'uniform';
         rows.push(
@@ -165,9 +171,13 @@ async function main(): Promise<void> {
     const bulkBody = (hot: boolean) => () => ({
       journals: Array.from({ length: BULK_JOURNALS }, () => journalBody(accounts, hot)),
     });
-    for (const hot of [false, true]) {
-      const scenario = `bulk ×${BULK_JOURNALS}, ${hot ? 'hot account' : 'uniform'}`;
-      rows.push(await fire(scenario, 4, '/api/journals/batch', bulkBody(hot), BULK_JOURNALS));
+    for (const hot of SCENARIOS.includes('bulk') ? [false, true] : []) {
+      for (const connections of BULK_CONNECTIONS) {
+        const scenario = `bulk ×${BULK_JOURNALS}, ${hot ? 'hot account' : 'uniform'}`;
+        rows.push(
+          await fire(scenario, connections, '/api/journals/batch', bulkBody(hot), BULK_JOURNALS),
+        );
+      }
     }
     console.log(
       `\nPOST /api/journal, ${SECONDS} s per step, ${ACCOUNTS} accounts, ` +
@@ -175,7 +185,7 @@ async function main(): Promise<void> {
     );
     print(rows);
     const best = (name: string) =>
-      Math.max(...rows.filter((r) => r.scenario === name).map((r) => r.journalsPerSecond));
+      Math.max(0, ...rows.filter((r) => r.scenario === name).map((r) => r.journalsPerSecond));
     const atP99 = (name: string) =>
       Math.max(
         0,
