@@ -172,6 +172,20 @@ stop_pid() {
   fi
 }
 
+# Stops a daemon that keeps a pid file: NAME, its pid (empty: not running), its pid file, the
+# SIGTERM timeout. Used by every service whose clean stop is SIGTERM (nginx first sends SIGQUIT).
+stop_daemon() {
+  local name="$1" pid="$2" pid_file="$3" timeout_s="$4"
+  if [[ -z "$pid" ]]; then
+    clean_stale_pid "$name" "$pid_file"
+    say "$name: not running"
+    return 0
+  fi
+  stop_pid "$name" "$pid" "$timeout_s"
+  rm -f "$pid_file"
+  say "$name: stopped"
+}
+
 # Runs a step under an exclusive lock file, so that two concurrent `npm test` runs do not
 # initialise the same data directory or run apt-get at the same time. The lock is held on fd 9:
 # every daemon started under it must be launched with `9>&-`, or it would hold the lock forever.

@@ -139,16 +139,7 @@ kafka_wait() {
 }
 
 kafka_down() {
-  local pid
-  pid="$(kafka_pid)"
-  if [[ -z "$pid" ]]; then
-    clean_stale_pid kafka "$KAFKA_PID"
-    say "kafka: not running"
-    return 0
-  fi
-  stop_pid kafka "$pid" "$KAFKA_STOP_TIMEOUT_S"
-  rm -f "$KAFKA_PID"
-  say "kafka: stopped"
+  stop_daemon kafka "$(kafka_pid)" "$KAFKA_PID" "$KAFKA_STOP_TIMEOUT_S"
 }
 
 kafka_status() {

@@ -114,18 +114,14 @@ nginx_up() {
 nginx_down() {
   local pid
   pid="$(nginx_pid)"
-  if [[ -z "$pid" ]]; then
-    clean_stale_pid nginx "$NGINX_PID"
-    say "nginx: not running"
-    return 0
+  # SIGQUIT first: graceful, workers finish the requests in flight; SIGTERM only if that stalls.
+  if [[ -n "$pid" ]]; then
+    kill -QUIT "$pid" 2>/dev/null || true
+    wait_until "$NGINX_STOP_TIMEOUT_S" pid_gone "$pid" || true
+    pid_gone "$pid" && pid=""
+    [[ -z "$pid" ]] && rm -f "$NGINX_PID" && say "nginx: stopped" && return 0
   fi
-  # SIGQUIT: graceful; workers finish the requests in flight.
-  kill -QUIT "$pid" 2>/dev/null || true
-  if ! wait_until "$NGINX_STOP_TIMEOUT_S" pid_gone "$pid"; then
-    stop_pid nginx "$pid" 5
-  fi
-  rm -f "$NGINX_PID"
-  say "nginx: stopped"
+  stop_daemon nginx "$pid" "$NGINX_PID" 5
 }
 
 nginx_status() {

@@ -91,17 +91,8 @@ pgbouncer_up() {
 }
 
 pgbouncer_down() {
-  local pid
-  pid="$(pgbouncer_pid)"
-  if [[ -z "$pid" ]]; then
-    clean_stale_pid pgbouncer "$PGB_PID"
-    say "pgbouncer: not running"
-    return 0
-  fi
   # SIGTERM: PgBouncer closes its sockets and exits (SIGINT would wait for clients to leave).
-  stop_pid pgbouncer "$pid" "$PGB_STOP_TIMEOUT_S"
-  rm -f "$PGB_PID"
-  say "pgbouncer: stopped"
+  stop_daemon pgbouncer "$(pgbouncer_pid)" "$PGB_PID" "$PGB_STOP_TIMEOUT_S"
 }
 
 pgbouncer_status() {

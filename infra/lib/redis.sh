@@ -60,17 +60,8 @@ redis_up() {
 }
 
 redis_down() {
-  local pid
-  pid="$(redis_pid)"
-  if [[ -z "$pid" ]]; then
-    clean_stale_pid redis "$REDIS_PID"
-    say "redis: not running"
-    return 0
-  fi
   # SIGTERM makes Redis fsync the AOF and exit cleanly.
-  stop_pid redis "$pid" "$REDIS_STOP_TIMEOUT_S"
-  rm -f "$REDIS_PID"
-  say "redis: stopped"
+  stop_daemon redis "$(redis_pid)" "$REDIS_PID" "$REDIS_STOP_TIMEOUT_S"
 }
 
 redis_status() {
