@@ -23,6 +23,7 @@ import {
   type Ledger,
   type Transfer,
 } from '../../bridge/src/ledger/port';
+import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
 import { openEmbeddedLedger } from '.';
 
 const TRANSFERS = Number(process.env.BENCH_TRANSFERS ?? 500_000);
@@ -36,24 +37,6 @@ interface Scenario {
   name: string;
   /** Debited by every transfer, or null for uniformly random accounts. */
   hotAccount: bigint | null;
-}
-
-function account(id: bigint): Account {
-  return {
-    id,
-    debits_pending: 0n,
-    debits_posted: 0n,
-    credits_pending: 0n,
-    credits_posted: 0n,
-    user_data_128: 0n,
-    user_data_64: 0n,
-    user_data_32: 0,
-    reserved: 0,
-    ledger: LEDGER_ID,
-    code: 1,
-    flags: 0,
-    timestamp: 0n,
-  };
 }
 
 // Deterministic pseudo-random account choice (xorshift), so runs are comparable.
@@ -79,21 +62,14 @@ function buildBatches(scenario: Scenario, firstId: bigint): Transfer[][] {
       const debit = scenario.hotAccount ?? accountId();
       let credit = accountId();
       while (credit === debit) credit = accountId();
-      batch[i] = {
+      batch[i] = newTransfer({
         id: id++,
         debit_account_id: debit,
         credit_account_id: credit,
         amount: 1n + BigInt(i % 1000),
-        pending_id: 0n,
-        user_data_128: 0n,
-        user_data_64: 0n,
-        user_data_32: 0,
-        timeout: 0,
         ledger: LEDGER_ID,
         code: 1,
-        flags: 0,
-        timestamp: 0n,
-      };
+      });
     }
     batches.push(batch);
     done += size;
@@ -148,7 +124,9 @@ async function main(): Promise<void> {
   const ledger = await openEmbeddedLedger({ dataDir, fsync: true });
   try {
     const accounts: Account[] = [];
-    for (let id = 1; id <= ACCOUNTS; id++) accounts.push(account(BigInt(id)));
+    for (let id = 1; id <= ACCOUNTS; id++) {
+      accounts.push(newAccount({ id: BigInt(id), ledger: LEDGER_ID, code: 1 }));
+    }
     for (let i = 0; i < accounts.length; i += BATCH_EVENTS_MAX) {
       const results = await ledger.createAccounts(accounts.slice(i, i + BATCH_EVENTS_MAX));
       if (results.some((r) => r.status !== CreateAccountStatus.created)) {

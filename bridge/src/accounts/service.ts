@@ -20,6 +20,7 @@ import type { Queryable } from '../store/pool';
 import { type BoundedCache, lruCache } from './cache';
 import { AccountError, createAccountOutcome, statusName } from './errors';
 import { accountLedgerId } from '../ledger/ids';
+import { newAccount } from '../ledger/records';
 import {
   type AccountRecord,
   type AccountRef,
@@ -325,21 +326,12 @@ function parseLedgerId(text: string): bigint {
 }
 
 function ledgerAccount(row: AccountRow, asset: Asset, type: AccountType): Account {
-  return {
+  return newAccount({
     id: parseLedgerId(row.ledger_id),
-    debits_pending: 0n,
-    debits_posted: 0n,
-    credits_pending: 0n,
-    credits_posted: 0n,
-    user_data_128: 0n,
-    user_data_64: 0n,
-    user_data_32: 0,
-    reserved: 0,
     ledger: asset.ledger,
     code: type.tbCode,
     flags: row.flags,
-    timestamp: 0n,
-  };
+  });
 }
 
 function toRecord(row: AccountRow, asset: Asset, type: AccountType): AccountRecord {
