@@ -17,7 +17,7 @@ import {
   KAFKA_TUNING_DEFAULT,
   KafkaOutcomeSink,
 } from '../../bridge/src/events/kafka';
-import { OutcomePublisher } from '../../bridge/src/events/producer';
+import { type EventPosition, OutcomePublisher } from '../../bridge/src/events/producer';
 import {
   decodeOutcome,
   type JournalOutcomeEventV1,
@@ -66,6 +66,7 @@ afterAll(async () => {
 interface Consumed {
   key: string;
   partition: number;
+  offset: string;
   headers: Record<string, string>;
   event: JournalOutcomeEventV1;
 }
@@ -90,6 +91,7 @@ async function consume(topic: string, count: number, timeoutMs: number): Promise
         seen.push({
           key: String(message.key),
           partition,
+          offset: message.offset,
           headers,
           event: decodeOutcome(message.value),
         });
@@ -138,7 +140,8 @@ describe('OutcomePublisher on the local broker', () => {
     const journals = 400;
     const published = new Map<string, JournalOutcome>();
     const order = new Map<string, string[]>();
-    const acks: Promise<void>[] = [];
+    const acks: Array<Promise<EventPosition>> = [];
+    const positions = new Map<string, EventPosition>();
     try {
       // Journals interleave; each journal's own outcomes are published in its order.
       for (let step = 0; step < 3; step++) {
@@ -155,7 +158,8 @@ describe('OutcomePublisher on the local broker', () => {
           const eventId = toOutcomeEvent(outcome).eventId;
           published.set(eventId, outcome);
           order.set(journalId, [...(order.get(journalId) ?? []), eventId]);
-          acks.push(publisher.publish(outcome));
+          const ack = publisher.publish(outcome);
+          acks.push(ack.then((position) => positions.set(eventId, position).get(eventId)!));
         }
       }
       await Promise.all(acks);
@@ -171,8 +175,10 @@ describe('OutcomePublisher on the local broker', () => {
     expect(new Set(consumed.map((c) => c.event.eventId)).size).toBe(acks.length);
     const partitionOf = new Map<string, number>();
     const readOrder = new Map<string, string[]>();
-    for (const { key, partition, headers, event } of consumed) {
+    for (const { key, partition, offset, headers, event } of consumed) {
       expect(event).toEqual(toOutcomeEvent(published.get(event.eventId)!));
+      // The position publish() answered is where the event really is (the consistency token).
+      expect(positions.get(event.eventId)).toEqual({ partition, offset });
       expect(key).toBe(event.journalId);
       expect(headers).toEqual({
         [OUTCOME_HEADERS.schema]: 'ledger-bridge.journal-outcome',
@@ -239,7 +245,7 @@ describe('failures', () => {
     const sink = new KafkaOutcomeSink(kafka, topic, CompressionTypes.None, tuning, silent);
     const publisher = new OutcomePublisher(sink, {}, silent);
     try {
-      await sink.open();
+      await sink.open(1);
       // The topic does not exist yet and the broker does not create topics: the send fails.
       const failed = await publisher.publish(sampleOutcome('J-renew', 1)).catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(EventPublishError);

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { EventPublishError } from '../../bridge/src/events/errors';
 import {
   type BatchReport,
+  type EventPosition,
   type OutcomeSink,
   OutcomePublisher,
   type PublisherLimits,
@@ -32,13 +33,17 @@ class ScriptedSink implements OutcomeSink {
   closed = false;
   concurrent = 0;
   concurrentMax = 0;
+  private offset = 0;
 
-  send(messages: OutcomeMessage[]): Promise<void> {
+  send(messages: OutcomeMessage[]): Promise<EventPosition[]> {
     this.concurrent += 1;
     this.concurrentMax = Math.max(this.concurrentMax, this.concurrent);
-    return new Promise<void>((resolve, reject) => {
-      this.sends.push({ messages, resolve, reject });
-      if (this.autoResolve) resolve();
+    return new Promise<EventPosition[]>((resolve, reject) => {
+      // One partition; offsets follow the sends, as a broker's would.
+      const acknowledge = () =>
+        resolve(messages.map(() => ({ partition: 0, offset: String(this.offset++) })));
+      this.sends.push({ messages, resolve: acknowledge, reject });
+      if (this.autoResolve) acknowledge();
     }).finally(() => {
       this.concurrent -= 1;
     });
@@ -62,7 +67,7 @@ async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void>
 }
 
 /** Settles in the test's terms: 'ok', or the EventPublishError code. */
-function outcomeOf(promise: Promise<void>): Promise<string> {
+function outcomeOf(promise: Promise<unknown>): Promise<string> {
   return promise.then(
     () => 'ok',
     (error: unknown) => (error instanceof EventPublishError ? error.code : `untyped: ${error}`),

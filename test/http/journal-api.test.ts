@@ -129,6 +129,12 @@ describe('POST /api/journal', () => {
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
+    // The token is the outcome event's position: the retry republished it further on.
+    const token = (res: Answer) => /^p(\d+)\.o(\d+)$/.exec(res.headers.get('consistency-token')!);
+    const [, partition, offset] = token(first)!;
+    const [, partitionAgain, offsetAgain] = token(again)!;
+    expect(partitionAgain).toBe(partition);
+    expect(BigInt(offsetAgain!)).toBeGreaterThan(BigInt(offset!));
     expect(await balance(id('bank'))).toEqual(before);
   });
 
@@ -260,6 +266,7 @@ describe('bulk', () => {
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([201, 400, 201]);
     expect(res.body.results[1].error.code).toBe('too_few_lines');
+    expect(res.body.results[0].consistencyToken).toMatch(/^p\d+\.o\d+$/);
     expectEvent(id('b1'), `${id('b1')}:posted`);
     expectEvent(id('b2'), `${id('b2')}:posted`);
   });

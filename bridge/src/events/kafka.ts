@@ -19,13 +19,16 @@ import {
   Kafka,
   type LogEntry,
   logLevel,
+  type ICustomPartitioner,
+  type PartitionMetadata,
   Partitioners,
   type Producer,
+  type RecordMetadata,
   type RetryOptions,
 } from 'kafkajs';
 import type { Logger } from '../logger';
 import { EventPublishError } from './errors';
-import type { OutcomeSink, PublisherOptions } from './producer';
+import type { EventPosition, OutcomeSink, PublisherOptions } from './producer';
 import type { OutcomeMessage } from './schema';
 
 export interface KafkaTuning {
@@ -193,6 +196,8 @@ export class KafkaOutcomeSink implements OutcomeSink {
   private healthy = false;
   /** Producers created so far: 1 after open(), one more after each failed send. */
   generation = 0;
+  private readonly partitioner: ReturnType<ICustomPartitioner> = Partitioners.DefaultPartitioner();
+  private partitionMetadata: PartitionMetadata[] = [];
 
   constructor(
     private readonly kafka: Kafka,
@@ -202,24 +207,57 @@ export class KafkaOutcomeSink implements OutcomeSink {
     private readonly logger: Logger,
   ) {}
 
-  async open(): Promise<void> {
+  /** `partitions`: the topic's partition count (keys hash over all of them, as Java's do). */
+  async open(partitions: number): Promise<void> {
+    this.partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [],
+      isr: [],
+    }));
     await this.renew();
   }
 
-  async send(messages: OutcomeMessage[]): Promise<void> {
+  async send(messages: OutcomeMessage[]): Promise<EventPosition[]> {
     if (!this.healthy) await this.renew();
+    // Partitions are chosen here, with the producer's own partitioner, so each message's offset is
+    // known from its partition's base offset: kafkajs keeps a send's messages in order within a
+    // partition.
+    const partitions = messages.map((message) => this.partitionOf(message));
+    const placed = messages.map((message, i) => ({ ...message, partition: partitions[i] }));
+    let metadata: RecordMetadata[];
     try {
-      await this.producer!.send({
+      metadata = await this.producer!.send({
         topic: this.topic,
         acks: -1,
         timeout: this.tuning.ackTimeoutMs,
         compression: this.compression,
-        messages,
+        messages: placed,
       });
     } catch (error) {
       this.healthy = false;
       throw error;
     }
+    const next = new Map<number, bigint>();
+    for (const record of metadata) {
+      if (record.baseOffset === undefined) throw new Error('Kafka answered without a base offset');
+      next.set(record.partition, BigInt(record.baseOffset));
+    }
+    return partitions.map((partition) => {
+      const offset = next.get(partition);
+      if (offset === undefined) throw new Error(`no acknowledgement for partition ${partition}`);
+      next.set(partition, offset + 1n);
+      return { partition, offset: offset.toString() };
+    });
+  }
+
+  private partitionOf(message: OutcomeMessage): number {
+    return this.partitioner({
+      topic: this.topic,
+      partitionMetadata: this.partitionMetadata,
+      message: { key: message.key, value: message.value },
+    });
   }
 
   async close(): Promise<void> {
@@ -246,6 +284,7 @@ export class KafkaOutcomeSink implements OutcomeSink {
       allowAutoTopicCreation: false,
       // Java's partitioner (murmur2 of the key): every Kafka client puts a journal on one partition.
       createPartitioner: Partitioners.DefaultPartitioner,
+      // (send() sets each message's partition with the same partitioner; see there.)
       retry: retryOf(this.tuning),
     });
     this.generation += 1;
@@ -277,7 +316,7 @@ export async function openKafkaOutcomeSink(
       logger,
       tuning,
     });
-    await sink.open();
+    await sink.open(topic.partitions);
   } catch (cause) {
     await sink.close().catch(() => undefined);
     const reason = cause instanceof Error ? cause.message : String(cause);

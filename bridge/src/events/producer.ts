@@ -20,9 +20,19 @@ import { type KafkaTuning, openKafkaOutcomeSink } from './kafka';
 import type { JournalOutcome } from '../journal/model';
 import { encodeOutcome, type OutcomeMessage } from './schema';
 
-/** Where batches go. `send` resolves once every message is acknowledged by all in-sync replicas. */
+/** Where an acknowledged event landed in the log: the consistency token is made of this. */
+export interface EventPosition {
+  partition: number;
+  /** Kafka offset (int64) as a decimal string. */
+  offset: string;
+}
+
+/**
+ * Where batches go. `send` resolves once every message is acknowledged by all in-sync replicas,
+ * with each message's position, in the order of `messages`.
+ */
 export interface OutcomeSink {
-  send(messages: OutcomeMessage[]): Promise<void>;
+  send(messages: OutcomeMessage[]): Promise<EventPosition[]>;
   close(): Promise<void>;
 }
 
@@ -113,7 +123,7 @@ export function publisherOptionsFromConfig(
 interface Entry {
   message: OutcomeMessage;
   bytes: number;
-  resolve: () => void;
+  resolve: (position: EventPosition) => void;
   reject: (error: EventPublishError) => void;
 }
 
@@ -181,30 +191,31 @@ export class OutcomePublisher {
     }
   }
 
-  /** Resolves once Kafka acknowledged the outcome's event (acks=all). */
-  publish(outcome: JournalOutcome): Promise<void> {
-    return this.publishMany([outcome]);
+  /** Resolves once Kafka acknowledged the outcome's event (acks=all), with its position. */
+  async publish(outcome: JournalOutcome): Promise<EventPosition> {
+    const [position] = await this.publishMany([outcome]);
+    return position!;
   }
 
   /**
    * Resolves once every outcome's event is acknowledged. All are queued or none: a refusal
    * (`overloaded`, `closed`, `event_too_large`) queues nothing. Events keep their order.
    */
-  async publishMany(outcomes: readonly JournalOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
+  async publishMany(outcomes: readonly JournalOutcome[]): Promise<EventPosition[]> {
+    if (outcomes.length === 0) return [];
     const messages = outcomes.map(encodeOutcome);
     const sizes = messages.map(recordBytes);
     this.admit(messages, sizes);
     const acknowledged = messages.map(
       (message, index) =>
-        new Promise<void>((resolve, reject) => {
+        new Promise<EventPosition>((resolve, reject) => {
           const bytes = sizes[index]!;
           this.queue.push({ message, bytes, resolve, reject });
           this.queuedBytes += bytes;
         }),
     );
     this.schedule();
-    await Promise.all(acknowledged);
+    return Promise.all(acknowledged);
   }
 
   stats(): PublisherStats {
@@ -325,9 +336,12 @@ export class OutcomePublisher {
       }, this.limits.sendTimeoutMs);
     });
     try {
-      await Promise.race([sending, deadline]);
+      const positions = await Promise.race([sending, deadline]);
+      if (positions.length !== batch.length) {
+        throw new Error(`Kafka acknowledged ${positions.length} of ${batch.length} events`);
+      }
       this.settled(batch.length, bytes, started, true);
-      for (const entry of batch) entry.resolve();
+      batch.forEach((entry, i) => entry.resolve(positions[i]!));
     } catch (cause) {
       this.settled(batch.length, bytes, started, false);
       const reason = cause instanceof Error ? cause.message : String(cause);

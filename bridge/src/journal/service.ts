@@ -14,6 +14,7 @@ import {
   TransferFlags,
 } from '../ledger/port';
 import { journalTransferIds, transferId } from '../ledger/ids';
+import type { EventPosition } from '../events/producer';
 import { JournalError } from './errors';
 import type { Journal, JournalOutcome, OutcomeKind, TransferOutcome } from './model';
 import { type AccountRef, type HoldAction, planHoldResolution, planJournal } from './plan';
@@ -29,7 +30,8 @@ export interface ChainSubmitter {
 }
 
 export interface OutcomeSink {
-  publish(outcome: JournalOutcome): Promise<void>;
+  /** Resolves once the event is acknowledged, with where it landed in the log. */
+  publish(outcome: JournalOutcome): Promise<EventPosition>;
 }
 
 export interface JournalServiceDeps {
@@ -62,6 +64,16 @@ export interface LineStatus {
   status: string;
 }
 
+/**
+ * A journal step the ledger accepted: the receipt (the 201 body) and the position of its outcome
+ * event, from which the consistency token is made. The position is not part of the body: a retry
+ * republishes the event at a later position, and the body must stay the same.
+ */
+export interface Posted {
+  receipt: JournalReceipt;
+  position: EventPosition;
+}
+
 /** 422: the ledger refused the chain. `lines` gives TigerBeetle's status per transfer. */
 export class JournalRejectedError extends JournalError {
   constructor(
@@ -85,7 +97,7 @@ export class JournalRejectedError extends JournalError {
 export class JournalService {
   constructor(private readonly deps: JournalServiceDeps) {}
 
-  async post(journal: Journal): Promise<JournalReceipt> {
+  async post(journal: Journal): Promise<Posted> {
     const accountIds = [...new Set(journal.lines.map((line) => line.accountId))];
     const accounts = await this.deps.accounts.resolveAccounts(accountIds);
     const plan = planJournal(journal, accounts);
@@ -104,11 +116,7 @@ export class JournalService {
   }
 
   /** The second step of a two-phase journal: post (all, or less for one transfer) or void. */
-  async resolveHold(
-    journalId: string,
-    action: HoldAction,
-    amount?: bigint,
-  ): Promise<JournalReceipt> {
+  async resolveHold(journalId: string, action: HoldAction, amount?: bigint): Promise<Posted> {
     const pending = await this.heldChain(journalId);
     const chain = planHoldResolution(journalId, pending, action, amount);
     const results = await this.deps.batcher.submit(chain);
@@ -162,13 +170,13 @@ export class JournalService {
     kind: Exclude<OutcomeKind, 'rejected'>,
     transfers: TransferOutcome[],
     verdict: ChainVerdict,
-  ): Promise<JournalReceipt> {
+  ): Promise<Posted> {
     if (verdict.kind === 'rejected') {
       await this.deps.outcomes.publish({ kind: 'rejected', journalId, journal, transfers });
       throw rejection(journalId, transfers, verdict.index);
     }
-    await this.deps.outcomes.publish({ kind, journalId, journal, transfers });
-    return {
+    const position = await this.deps.outcomes.publish({ kind, journalId, journal, transfers });
+    const receipt: JournalReceipt = {
       journalId,
       status: kind,
       transfers: transfers.map(({ transfer, debitLine, creditLine }) => ({
@@ -180,6 +188,7 @@ export class JournalService {
         timestamp: transfer.timestamp.toString(),
       })),
     };
+    return { receipt, position };
   }
 
   private async heldChain(journalId: string): Promise<Transfer[]> {

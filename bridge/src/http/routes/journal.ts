@@ -5,7 +5,8 @@
 import type http from 'node:http';
 import { JournalError } from '../../journal/errors';
 import { isId, parseHoldPost, parseJournal, parseJournalBatch } from '../../journal/schema';
-import type { JournalService } from '../../journal/service';
+import { consistencyToken } from '../../events/position';
+import type { JournalService, Posted } from '../../journal/service';
 import type { Logger } from '../../logger';
 import { readJsonBody } from '../body';
 import { toErrorAnswer } from '../error-mapping';
@@ -20,7 +21,7 @@ export const BULK_BODY_BYTES_MAX = 8 * 1024 * 1024;
 export function journalRoutes(router: Router, journals: JournalService, log: Logger): void {
   router.on('POST', '/api/journal', async ({ req, res }) => {
     const journal = parseJournal(await readJsonBody(req, JOURNAL_BODY_BYTES_MAX));
-    sendJson(res, 201, await journals.post(journal));
+    sendPosted(res, await journals.post(journal));
   });
 
   router.on('POST', '/api/journals/batch', async ({ req, res }) => {
@@ -31,7 +32,8 @@ export function journalRoutes(router: Router, journals: JournalService, log: Log
       parsed.map(async (item) => {
         try {
           if (!item.ok) throw item.error;
-          return { status: 201, journal: await journals.post(item.journal) };
+          const { receipt, position } = await journals.post(item.journal);
+          return { status: 201, journal: receipt, consistencyToken: consistencyToken(position) };
         } catch (error) {
           const answer = toErrorAnswer(error);
           if (answer.unexpected) log.error({ err: error }, 'bulk journal failed');
@@ -52,9 +54,17 @@ export function journalRoutes(router: Router, journals: JournalService, log: Log
       }
       const body = hasBody(req) ? await readJsonBody(req, JOURNAL_BODY_BYTES_MAX) : undefined;
       const { amount } = action === 'post' ? parseHoldPost(body) : parseVoid(body);
-      sendJson(res, 201, await journals.resolveHold(journalId, action, amount ?? undefined));
+      sendPosted(res, await journals.resolveHold(journalId, action, amount ?? undefined));
     });
   }
+}
+
+/**
+ * 201 with the receipt as the body (identical on every retry) and the outcome event's position
+ * as the `Consistency-Token` header: reads that pass it wait until the projections have it.
+ */
+function sendPosted(res: http.ServerResponse, posted: Posted): void {
+  sendJson(res, 201, posted.receipt, { 'consistency-token': consistencyToken(posted.position) });
 }
 
 function hasBody(req: http.IncomingMessage): boolean {
