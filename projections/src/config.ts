@@ -1,0 +1,50 @@
+/**
+ * Settings of the projection worker beyond the bridge's (bridge/src/config.ts supplies the
+ * database, Kafka and topic). Read from the environment once, validated, with defaults and units.
+ */
+import { z } from 'zod';
+
+const boolean = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
+
+const schema = z.object({
+  /** Consumer group id, also the namespace of the checkpoints in projection_checkpoint. */
+  PROJECTIONS_GROUP_ID: z.string().min(1).default('ledger-bridge.projections'),
+  /** Events per PostgreSQL transaction. */
+  PROJECTIONS_BATCH_EVENTS_MAX: z.coerce.number().int().positive().default(5_000),
+  /** Partitions applied at once by one worker (each its own transaction). */
+  PROJECTIONS_PARTITIONS_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  /** How often the lag is polled (ms). */
+  PROJECTIONS_LAG_POLL_MS: z.coerce.number().int().positive().default(2_000),
+  /** Run the migrations at start (off when another process owns them). */
+  PROJECTIONS_MIGRATE: boolean.default(true),
+  /** Run only these projections (by name); unset: all of PROJECTIONS. */
+  PROJECTIONS_ONLY: list.optional(),
+  /**
+   * Tests and tools: use direct connections with this schema first in search_path instead of
+   * PgBouncer (which cannot carry the setting).
+   */
+  PROJECTIONS_DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .optional(),
+});
+
+export type ProjectionsConfig = z.infer<typeof schema>;
+
+export function loadProjectionsConfig(env: NodeJS.ProcessEnv = process.env): ProjectionsConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid projections configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}

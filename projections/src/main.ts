@@ -1,0 +1,39 @@
+/**
+ * `tsx projections/src/main.ts`: the projection worker process. SIGTERM or SIGINT finishes the
+ * batch in progress, leaves the consumer group and exits 0; a failure to start exits 1.
+ */
+import { loadConfig } from '../../bridge/src/config';
+import { createLogger } from '../../bridge/src/logger';
+import { loadProjectionsConfig } from './config';
+import { startWorker } from './worker';
+
+/** A stop that hangs (a broker gone mid-leave) must not keep the process forever (ms). */
+const STOP_TIMEOUT_MS = 30_000;
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL).child({ process: 'projections' });
+  const worker = await startWorker({ config, projectionsConfig: loadProjectionsConfig(), logger });
+  logger.info('projection worker running');
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'stopping projection worker');
+    setTimeout(() => {
+      logger.error('stop timed out; exiting');
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    worker.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+/**
+ * The projection worker: migrations up, then a ProjectionRunner over the outcome topic with the
+ * registered projections, until `stop()` (SIGTERM in ./main.ts) lets the batch in progress finish.
+ */
+import type pg from 'pg';
+import type { Config } from '../../bridge/src/config';
+import { createKafkaClient } from '../../bridge/src/events/kafka';
+import type { Logger } from '../../bridge/src/logger';
+import { migrateUp } from '../../bridge/src/store/migrate';
+import { createDirectPool, createPools, type Pools } from '../../bridge/src/store/pool';
+import type { ProjectionsConfig } from './config';
+import type { Projection } from './projection';
+import { PROJECTIONS } from './projections';
+import { ProjectionRunner } from './runner';
+
+export interface Worker {
+  runner: ProjectionRunner;
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  config: Config;
+  projectionsConfig: ProjectionsConfig;
+  logger: Logger;
+  projections?: readonly Projection[];
+}
+
+function poolsOf(config: Config, settings: ProjectionsConfig, logger: Logger): Pools {
+  const schema = settings.PROJECTIONS_DATABASE_SCHEMA;
+  if (schema === undefined) return createPools(config, logger);
+  const direct = (max: number): pg.Pool =>
+    createDirectPool({ url: config.DATABASE_DIRECT_URL, max, searchPath: [schema], logger });
+  return { primary: direct(config.DATABASE_POOL_MAX), direct: direct(2) };
+}
+
+export function selectProjections(
+  all: readonly Projection[],
+  only: readonly string[] | undefined,
+): Projection[] {
+  if (only === undefined) return [...all];
+  const unknown = only.filter((name) => !all.some((p) => p.name === name));
+  if (unknown.length > 0) throw new Error(`unknown projections: ${unknown.join(', ')}`);
+  return all.filter((p) => only.includes(p.name));
+}
+
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const { config, projectionsConfig: settings, logger } = options;
+  const projections = selectProjections(
+    options.projections ?? PROJECTIONS,
+    settings.PROJECTIONS_ONLY,
+  );
+  const pools = poolsOf(config, settings, logger);
+  try {
+    if (settings.PROJECTIONS_MIGRATE) await migrateUp(pools.direct, { logger });
+  } catch (error) {
+    await Promise.all([pools.primary.end(), pools.direct.end()]);
+    throw error;
+  }
+  const kafka = createKafkaClient(
+    config.KAFKA_BROKERS,
+    `${config.KAFKA_CLIENT_ID}-projections`,
+    logger,
+  );
+  const runner = new ProjectionRunner({
+    kafka,
+    pool: pools.primary,
+    topic: config.KAFKA_OUTCOMES_TOPIC,
+    topicPartitions: config.KAFKA_OUTCOMES_PARTITIONS,
+    groupId: settings.PROJECTIONS_GROUP_ID,
+    projections,
+    logger,
+    limits: {
+      batchEventsMax: settings.PROJECTIONS_BATCH_EVENTS_MAX,
+      partitionsConcurrency: settings.PROJECTIONS_PARTITIONS_CONCURRENCY,
+      lagPollMs: settings.PROJECTIONS_LAG_POLL_MS,
+    },
+  });
+  try {
+    await runner.start();
+  } catch (error) {
+    await runner.stop();
+    await Promise.all([pools.primary.end(), pools.direct.end()]);
+    throw error;
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    runner,
+    stop() {
+      stopping ??= (async () => {
+        await runner.stop();
+        await Promise.all([pools.primary.end(), pools.direct.end()]);
+      })();
+      return stopping;
+    },
+  };
+}
