@@ -1,0 +1,125 @@
+/**
+ * The reconciler as a background loop of the projection worker: a run every `intervalMs`, the
+ * last mismatch count kept for the metric (which must read 0), and never a crash: a failed run is
+ * logged with its context and the next one waits longer (doubling, up to `backoffMaxMs`), as
+ * pg-boss's workers do, instead of hot-looping against a database or ledger that is down.
+ *
+ * Each run compares every account (O(accounts): one page of lookups per 8189) and the transfers
+ * of a window that starts at the cursor: at `lookbackMs` before the loop started, then just past
+ * the previous run's horizon once a run found its window clean. While a window holds a mismatch
+ * the cursor stays, so the same mismatch is found again on every run and the metric stays non-zero
+ * until the data is repaired (a client's retry completing a transfer without metadata, say); the
+ * window then grows with time until it is clean. A deferred run (projection behind) leaves the
+ * count as it was: nothing new is known.
+ */
+import type { Logger } from '../../../bridge/src/logger';
+import { reconcile, type ReconcileDeps } from './reconcile';
+import type { ReconcileReport } from './report';
+
+/** How far back the first run's transfer window reaches (ms): recent history, not all of it. */
+export const LOOKBACK_MS_DEFAULT = 3_600_000;
+/** Longest wait after repeated failures (ms). */
+export const BACKOFF_MAX_MS_DEFAULT = 300_000;
+
+export interface PeriodicOptions {
+  intervalMs: number;
+  lookbackMs?: number;
+  backoffMaxMs?: number;
+  /** Examples kept per kind in each report. */
+  examplesPerKind?: number;
+}
+
+export interface PeriodicReconcile {
+  /** Mismatches found by the last completed run; null before the first. For the gauge. */
+  lastMismatchCount(): number | null;
+  lastReport(): ReconcileReport | null;
+  /** Runs consecutive failures so far (0 after a success). */
+  failures(): number;
+  /** Stops the loop; resolves once a run in progress has finished. */
+  stop(): Promise<void>;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+export function startPeriodicReconcile(
+  deps: ReconcileDeps,
+  log: Logger,
+  options: PeriodicOptions,
+): PeriodicReconcile {
+  const clockMs = deps.clockMs ?? Date.now;
+  const backoffMaxMs = options.backoffMaxMs ?? BACKOFF_MAX_MS_DEFAULT;
+  let cursor = BigInt(clockMs() - (options.lookbackMs ?? LOOKBACK_MS_DEFAULT)) * NS_PER_MS;
+  let last: ReconcileReport | null = null;
+  let failures = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+
+  const runOnce = async (): Promise<void> => {
+    try {
+      const report = await reconcile(deps, {
+        timestampMin: cursor,
+        examplesPerKind: options.examplesPerKind,
+      });
+      failures = 0;
+      if (report.deferred !== null) {
+        log.warn({ reason: report.deferred }, 'reconcile deferred: projection behind');
+        return;
+      }
+      last = report;
+      const transferMismatches = report.mismatchCount - accountMismatches(report);
+      if (transferMismatches === 0) cursor = BigInt(report.window.timestampMax) + 1n;
+      const summary = {
+        mismatches: report.mismatchCount,
+        counts: report.counts,
+        window: report.window,
+        accounts: report.accounts,
+        transfers: report.transfers,
+        durationMs: report.durationMs,
+      };
+      if (report.mismatchCount === 0) log.info(summary, 'reconcile clean');
+      else
+        log.error(
+          { ...summary, examples: report.examples.slice(0, 10) },
+          'reconcile found mismatches',
+        );
+    } catch (error) {
+      failures++;
+      log.error({ err: error, failures }, 'reconcile run failed; backing off');
+    }
+  };
+
+  const schedule = (): void => {
+    if (stopped) return;
+    const delayMs = Math.min(options.intervalMs * 2 ** Math.min(failures, 20), backoffMaxMs);
+    timer = setTimeout(
+      () => {
+        timer = null;
+        running = runOnce().finally(() => {
+          running = null;
+          schedule();
+        });
+      },
+      Math.max(options.intervalMs, delayMs),
+    );
+    timer.unref();
+  };
+  schedule();
+
+  return {
+    lastMismatchCount: () => last?.mismatchCount ?? null,
+    lastReport: () => last,
+    failures: () => failures,
+    async stop() {
+      stopped = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
+
+function accountMismatches(report: ReconcileReport): number {
+  const c = report.counts;
+  return c.account_missing_in_ledger + c.account_balance_mismatch + c.account_attribute_mismatch;
+}
