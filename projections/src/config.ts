@@ -24,6 +24,11 @@ const schema = z.object({
   PROJECTIONS_PARTITIONS_CONCURRENCY: z.coerce.number().int().positive().default(2),
   /** How often the lag is polled (ms). */
   PROJECTIONS_LAG_POLL_MS: z.coerce.number().int().positive().default(2_000),
+  /**
+   * A worker that dies without leaving the group keeps its partitions this long (ms); the broker
+   * accepts 6,000 and up by default.
+   */
+  PROJECTIONS_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
   /** Run the migrations at start (off when another process owns them). */
   PROJECTIONS_MIGRATE: boolean.default(true),
   /** Run only these projections (by name); unset: all of PROJECTIONS. */

@@ -73,6 +73,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       batchEventsMax: settings.PROJECTIONS_BATCH_EVENTS_MAX,
       partitionsConcurrency: settings.PROJECTIONS_PARTITIONS_CONCURRENCY,
       lagPollMs: settings.PROJECTIONS_LAG_POLL_MS,
+      sessionTimeoutMs: settings.PROJECTIONS_SESSION_TIMEOUT_MS,
+      heartbeatMs: Math.floor(settings.PROJECTIONS_SESSION_TIMEOUT_MS / 10),
     },
   });
   try {

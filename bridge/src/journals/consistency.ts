@@ -1,0 +1,83 @@
+/**
+ * The read side of the consistency token (issue 4, item 7). A posting answers with its outcome
+ * event's position (`p<partition>.o<offset>`, bridge/src/events/position.ts); a read that passes
+ * it back waits, bounded, until the projection runner's checkpoint for that partition has moved
+ * past the offset, i.e. until the event is in PostgreSQL.
+ */
+import { consistencyToken, parseConsistencyToken } from '../events/position';
+import type { Queryable } from '../store/pool';
+
+/** The projection worker's default consumer group (projections/src/config.ts). */
+export const PROJECTIONS_GROUP_DEFAULT = 'ledger-bridge.projections';
+/** Poll period of the wait (ms): a checkpoint read is one indexed row. */
+export const CONSISTENCY_POLL_MS = 10;
+/** Longest a read may wait for the projection (ms), whatever the caller asks. */
+export const CONSISTENCY_WAIT_MS_MAX = 10_000;
+
+export interface TokenPosition {
+  partition: number;
+  /** Kafka offset, decimal string. */
+  offset: string;
+}
+
+export class ConsistencyTokenError extends Error {
+  override readonly name = 'ConsistencyTokenError';
+  readonly code = 'invalid_consistency_token';
+}
+
+export function encodeToken(position: TokenPosition): string {
+  if (!Number.isSafeInteger(position.partition) || position.partition < 0) {
+    throw new RangeError(`invariant: partition ${position.partition}`);
+  }
+  if (!/^(0|[1-9][0-9]{0,18})$/.test(position.offset)) {
+    throw new RangeError(`invariant: offset ${position.offset}`);
+  }
+  return consistencyToken(position);
+}
+
+/** The position in a token; throws ConsistencyTokenError on anything that is not one. */
+export function decodeToken(token: string): TokenPosition {
+  const position = parseConsistencyToken(token);
+  if (position === null) {
+    throw new ConsistencyTokenError(`'${token.slice(0, 64)}' is not a consistency token`);
+  }
+  return position;
+}
+
+export interface WaitOptions {
+  groupId?: string;
+  pollMs?: number;
+  /** Injectable for tests. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Resolves 'caught_up' once the group's checkpoint of (topic, partition) is above `offset`, or,
+ * after `timeoutMs`, the checkpoint it last saw (`current`: the next offset the projections will
+ * apply, '0' before their first batch).
+ */
+export async function waitForProjection(
+  db: Queryable,
+  target: { topic: string; partition: number; offset: string },
+  timeoutMs: number,
+  options: WaitOptions = {},
+): Promise<'caught_up' | { current: string }> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const pollMs = options.pollMs ?? CONSISTENCY_POLL_MS;
+  const deadline = now() + Math.min(Math.max(0, timeoutMs), CONSISTENCY_WAIT_MS_MAX);
+  const wanted = BigInt(target.offset);
+  for (;;) {
+    const { rows } = await db.query<{ next_offset: bigint | string }>(
+      `SELECT next_offset FROM projection_checkpoint
+        WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
+      [options.groupId ?? PROJECTIONS_GROUP_DEFAULT, target.topic, target.partition],
+    );
+    const current = rows[0] === undefined ? 0n : BigInt(rows[0].next_offset);
+    if (current > wanted) return 'caught_up';
+    const left = deadline - now();
+    if (left <= 0) return { current: current.toString() };
+    await sleep(Math.min(pollMs, left));
+  }
+}
