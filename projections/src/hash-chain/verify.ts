@@ -18,7 +18,7 @@
  */
 import type pg from 'pg';
 import { type Queryable, withTransaction } from '../../../bridge/src/store/pool';
-import { blockHash, eventHash, GENESIS_HASH } from './chain';
+import { blockHash, eventHash, GENESIS_HASH, nsToTimestamp } from './chain';
 
 /** Rows per page of the walk: ~1 KB each, so a page is a couple of MB. */
 export const VERIFY_PAGE_ROWS = 2_000;
@@ -29,6 +29,7 @@ export type ProblemCode =
   | 'missing_position'
   | 'duplicate_position'
   | 'beyond_head'
+  | 'column_mismatch'
   | 'head_mismatch'
   | 'block_mismatch'
   | 'block_sequence'
@@ -76,6 +77,10 @@ interface EventRow {
   position: bigint;
   event_id: string;
   occurred_at_ns: string;
+  occurred_at_iso: string;
+  kafka_offset: bigint;
+  journal_id: string;
+  kind: string;
   payload: Buffer;
   previous_hash: Buffer;
   event_hash: Buffer;
@@ -88,7 +93,10 @@ interface CheckpointRow {
   block_hash: Buffer;
 }
 
-const EVENT_COLUMNS = 'position, event_id, occurred_at_ns, payload, previous_hash, event_hash';
+const EVENT_COLUMNS =
+  'position, event_id, occurred_at_ns, kafka_offset, journal_id, kind, payload, previous_hash, ' +
+  `event_hash, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') ` +
+  'AS occurred_at_iso';
 
 class Problem extends Error {
   constructor(readonly bad: Omit<BadEvent, 'chain'>) {
@@ -111,6 +119,30 @@ function recompute(chain: string, row: EventRow): Buffer {
     occurredAtNs: BigInt(row.occurred_at_ns),
     payload: row.payload,
   });
+}
+
+/**
+ * The columns that are not hashed must agree with what is: the payload's own fields, and the
+ * partition key with occurred_at_ns. Kafka offsets must rise along the chain.
+ */
+function columnProblem(row: EventRow, previousOffset: bigint): string | null {
+  let event: { eventId?: unknown; journalId?: unknown; kind?: unknown; occurredAt?: unknown };
+  try {
+    event = JSON.parse(row.payload.toString('utf8')) as typeof event;
+  } catch {
+    return 'the payload is not JSON';
+  }
+  if (event.eventId !== row.event_id) return `event_id differs from the payload's eventId`;
+  if (event.journalId !== row.journal_id) return `journal_id differs from the payload's journalId`;
+  if (event.kind !== row.kind) return `kind differs from the payload's kind`;
+  if (event.occurredAt !== row.occurred_at_ns) return `occurred_at_ns differs from the payload's`;
+  if (nsToTimestamp(BigInt(row.occurred_at_ns)) !== row.occurred_at_iso) {
+    return `occurred_at ${row.occurred_at_iso} is not occurred_at_ns ${row.occurred_at_ns}`;
+  }
+  if (row.kafka_offset <= previousOffset) {
+    return `kafka_offset ${row.kafka_offset} does not follow the previous event's ${previousOffset}`;
+  }
+  return null;
 }
 
 /** Chains named by a head or by any event (a loose index scan: one probe per chain). */
@@ -200,9 +232,12 @@ function checkSequence(blocks: readonly CheckpointRow[], full: boolean): void {
 
 interface Walk {
   chain: string;
-  head: { position: bigint; event_hash: Buffer } | undefined;
+  head: { position: bigint; event_hash: Buffer; block_position: bigint } | undefined;
+  /** The last position covered by a block checkpoint. */
+  blockPosition: bigint;
   expected: bigint;
   previousHash: Buffer;
+  previousOffset: bigint;
   eventsChecked: number;
   rowsRead: number;
 }
@@ -242,7 +277,10 @@ function checkRow(walk: Walk, row: EventRow): void {
       `stored event_hash ${hex(row.event_hash)}, the row's content gives ${hex(hash)}`,
     );
   }
+  const problem = columnProblem(row, walk.previousOffset);
+  if (problem !== null) throw fail(row.position, row.event_id, 'column_mismatch', problem);
   walk.previousHash = row.event_hash;
+  walk.previousOffset = row.kafka_offset;
   walk.expected += 1n;
   walk.eventsChecked += 1;
 }
@@ -311,17 +349,28 @@ async function startFrom(tx: Queryable, walk: Walk, full: boolean): Promise<void
   }
   walk.expected = snapshot.position + 1n;
   walk.previousHash = snapshot.event_hash;
+  walk.previousOffset = row.kafka_offset;
 }
 
 async function prepareBlocks(tx: Queryable, walk: Walk, full: boolean): Promise<BlockChecker> {
+  // The last block wholly before the walk comes too, only so the sequence check sees a deleted
+  // or forged checkpoint right after the snapshot.
   const { rows } = await tx.query<CheckpointRow>(
-    'SELECT block_number, first_position, last_position, block_hash FROM ledger_block_checkpoint ' +
-      'WHERE chain = $1 AND last_position >= $2 ORDER BY block_number',
+    `(SELECT block_number, first_position, last_position, block_hash
+        FROM ledger_block_checkpoint WHERE chain = $1 AND last_position < $2
+       ORDER BY block_number DESC LIMIT 1)
+     UNION ALL
+     (SELECT block_number, first_position, last_position, block_hash
+        FROM ledger_block_checkpoint WHERE chain = $1 AND last_position >= $2
+       ORDER BY block_number)`,
     [walk.chain, walk.expected.toString()],
   );
   checkSequence(rows, full);
-  const checker = new BlockChecker(walk.chain, rows);
-  const first = rows[0];
+  const before = rows[0] !== undefined && rows[0].last_position < walk.expected ? rows[0] : null;
+  const ahead = before === null ? rows : rows.slice(1);
+  walk.blockPosition = (rows.at(-1) ?? before)?.last_position ?? 0n;
+  const checker = new BlockChecker(walk.chain, ahead);
+  const first = ahead[0];
   if (first !== undefined && first.first_position < walk.expected) {
     // The block straddles the snapshot: its earlier hashes, trusted like the snapshot is.
     const { rows: earlier } = await tx.query<{ event_hash: Buffer }>(
@@ -358,6 +407,15 @@ function checkEnd(walk: Walk, blocks: BlockChecker): void {
       `the head's hash ${hex(head.event_hash)} is not the last event's ${hex(walk.previousHash)}`,
     );
   }
+  if (head.block_position !== walk.blockPosition) {
+    throw fail(
+      walk.blockPosition + 1n,
+      null,
+      'block_sequence',
+      `the head says blocks cover 1 … ${head.block_position}, checkpoints end at ` +
+        `${walk.blockPosition}`,
+    );
+  }
   const pending = blocks.next;
   if (pending !== undefined) {
     throw fail(
@@ -378,8 +436,8 @@ async function verifyChain(
 ): Promise<{ report: ChainReport; rowsRead: number; verified: Verified | null }> {
   return withTransaction(db, async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    const { rows } = await tx.query<{ position: bigint; event_hash: Buffer }>(
-      'SELECT position, event_hash FROM ledger_chain_head WHERE chain = $1',
+    const { rows } = await tx.query<NonNullable<Walk['head']>>(
+      'SELECT position, event_hash, block_position FROM ledger_chain_head WHERE chain = $1',
       [chain],
     );
     const walk: Walk = {
@@ -387,6 +445,8 @@ async function verifyChain(
       head: rows[0],
       expected: 1n,
       previousHash: GENESIS_HASH,
+      previousOffset: -1n,
+      blockPosition: 0n,
       eventsChecked: 0,
       rowsRead: 0,
     };
