@@ -5,19 +5,22 @@
  * pg-boss's workers do, instead of hot-looping against a database or ledger that is down.
  *
  * Each run compares every account (O(accounts): one page of lookups per 8189) and the transfers
- * of a window that starts at the cursor: at `lookbackMs` before the loop started, then just past
- * the previous run's horizon once a run found its window clean. While a window holds a mismatch
- * the cursor stays, so the same mismatch is found again on every run and the metric stays non-zero
- * until the data is repaired (a client's retry completing a transfer without metadata, say); the
- * window then grows with time until it is clean. A deferred run (projection behind) leaves the
- * count as it was: nothing new is known.
+ * of a rolling window: the last `lookbackMs` up to the horizon. Older history is the CLI's job
+ * (`ledger-bridge reconcile --since …`), which has no such bound. A window that held a transfer
+ * mismatch pins its start: later runs begin there until a run finds it clean, so a mismatch keeps
+ * the metric non-zero until the data is repaired (a client's retry completing a transfer without
+ * metadata, say) rather than until it ages out of the window. A deferred run (projection behind)
+ * leaves the count as it was: nothing new is known.
  */
 import type { Logger } from '../../../bridge/src/logger';
 import { reconcile, type ReconcileDeps } from './reconcile';
 import type { ReconcileReport } from './report';
 
-/** How far back the first run's transfer window reaches (ms): recent history, not all of it. */
-export const LOOKBACK_MS_DEFAULT = 3_600_000;
+/**
+ * How far back each run's transfer window reaches (ms): 15 minutes is about a million transfers
+ * at the write path's 1,000 journals/s floor, a few seconds of work per run.
+ */
+export const LOOKBACK_MS_DEFAULT = 900_000;
 /** Longest wait after repeated failures (ms). */
 export const BACKOFF_MAX_MS_DEFAULT = 300_000;
 
@@ -48,7 +51,9 @@ export function startPeriodicReconcile(
 ): PeriodicReconcile {
   const clockMs = deps.clockMs ?? Date.now;
   const backoffMaxMs = options.backoffMaxMs ?? BACKOFF_MAX_MS_DEFAULT;
-  let cursor = BigInt(clockMs() - (options.lookbackMs ?? LOOKBACK_MS_DEFAULT)) * NS_PER_MS;
+  const lookbackMs = options.lookbackMs ?? LOOKBACK_MS_DEFAULT;
+  /** Start of the earliest window still holding a transfer mismatch, if any. */
+  let dirtyFrom: bigint | null = null;
   let last: ReconcileReport | null = null;
   let failures = 0;
   let stopped = false;
@@ -57,8 +62,10 @@ export function startPeriodicReconcile(
 
   const runOnce = async (): Promise<void> => {
     try {
+      const recent = BigInt(Math.max(1, clockMs() - lookbackMs)) * NS_PER_MS;
+      const timestampMin = dirtyFrom !== null && dirtyFrom < recent ? dirtyFrom : recent;
       const report = await reconcile(deps, {
-        timestampMin: cursor,
+        timestampMin,
         examplesPerKind: options.examplesPerKind,
       });
       failures = 0;
@@ -68,7 +75,7 @@ export function startPeriodicReconcile(
       }
       last = report;
       const transferMismatches = report.mismatchCount - accountMismatches(report);
-      if (transferMismatches === 0) cursor = BigInt(report.window.timestampMax) + 1n;
+      dirtyFrom = transferMismatches === 0 ? null : timestampMin;
       const summary = {
         mismatches: report.mismatchCount,
         counts: report.counts,
