@@ -17,7 +17,10 @@ export interface Harness {
   /** A prefix that makes ids unique to this run (the database outlives test runs). */
   run: string;
   dataDir: string;
+  /** Stops the bridge (once; later calls wait for the first). */
   stop(): Promise<void>;
+  /** Stops the bridge and deletes its engine directory. */
+  dispose(): Promise<void>;
 }
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
@@ -33,13 +36,16 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ...env,
   });
   const bridge = await startBridge(config, createLogger(config.LOG_LEVEL));
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => (stopping ??= bridge.stop());
   return {
     bridge,
     topic,
     run: randomUUID().slice(0, 8),
     dataDir,
-    stop: async () => {
-      await bridge.stop();
+    stop,
+    dispose: async () => {
+      await stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -98,7 +98,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await h?.stop();
+  await h?.dispose();
 });
 
 describe('POST /api/journal', () => {

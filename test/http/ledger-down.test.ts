@@ -13,7 +13,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await h?.stop();
+  await h?.dispose();
 });
 
 describe('ledger unreachable', () => {

@@ -32,6 +32,9 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** While stopping, how often connections that went idle are closed. */
+const IDLE_SWEEP_MS = 20;
+
 export function createHandler(deps: ApiDeps): http.RequestListener {
   const router = new Router();
   router.on('GET', '/health', async ({ res }) => {
@@ -75,7 +78,14 @@ export function listen(
         url: `http://${host}:${address.port}`,
         close: () =>
           new Promise<void>((done, fail) => {
-            server.close((error) => (error ? fail(error) : done()));
+            // Keep-alive connections become idle as their last answers go out; close them as they
+            // do, or server.close() would wait for the clients to hang up.
+            const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+            server.close((error) => {
+              clearInterval(sweep);
+              if (error) fail(error);
+              else done();
+            });
             server.closeIdleConnections();
           }),
       });
