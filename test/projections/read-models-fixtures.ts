@@ -22,11 +22,10 @@ import { createTestSchema, type TestSchema } from '../store/schema';
 const OUR_MIGRATIONS = /^000[14]_/;
 
 /** A copy of the migrations this suite needs (0001 control plane, 0004 read models). */
-export function readModelMigrationsDir(): string {
+export function readModelMigrationsDir(pattern: RegExp = OUR_MIGRATIONS): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-migrations-'));
   for (const file of fs.readdirSync(MIGRATIONS_DIR)) {
-    if (OUR_MIGRATIONS.test(file))
-      fs.copyFileSync(path.join(MIGRATIONS_DIR, file), path.join(dir, file));
+    if (pattern.test(file)) fs.copyFileSync(path.join(MIGRATIONS_DIR, file), path.join(dir, file));
   }
   return dir;
 }
@@ -94,9 +93,13 @@ async function seedAccounts(db: pg.Pool): Promise<void> {
   }
 }
 
-export async function createModelSchema(prefix: string): Promise<ModelSchema> {
+/** `migrations`: which files to apply (default 0001 and 0004). */
+export async function createModelSchema(
+  prefix: string,
+  migrations: RegExp = OUR_MIGRATIONS,
+): Promise<ModelSchema> {
   const schema = await createTestSchema(prefix);
-  const migrationsDir = readModelMigrationsDir();
+  const migrationsDir = readModelMigrationsDir(migrations);
   const fresh = async () => {
     await schema.reset();
     await migrateUp(schema.pool, { dir: migrationsDir });
