@@ -6,7 +6,6 @@
  * events while `--full` re-reads everything (rows read are counted); the CLI exits 0, 1 and 2;
  * and it prints the verification speed over a 20,000-event chain.
  */
-import { withTransaction } from '../../bridge/src/store/pool';
 import { eventHash } from '../../projections/src/hash-chain/chain';
 import { createHashChainProjection } from '../../projections/src/hash-chain/projection';
 import { runVerify } from '../../projections/src/hash-chain/verify-cli';

@@ -26,9 +26,17 @@ export const PARTITION_LOCK_CLASS = 0x4c42_5031; // "LBP1"
 export const MONTHS_AHEAD_DEFAULT = 3;
 const MONTHS_AHEAD_MAX = 120;
 
+/**
+ * Reads pg_class under the statement's own snapshot, not through to_regclass: the catalog
+ * caches only learn of another session's new table once this session takes a relation lock, and
+ * an advisory lock is not one (a first version here raced on exactly that).
+ */
 async function missingOf(tx: Queryable, names: string[]): Promise<string[]> {
   const { rows } = await tx.query<{ name: string }>(
-    'SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NULL ORDER BY name',
+    `SELECT name FROM unnest($1::text[]) AS name
+      WHERE NOT EXISTS (SELECT 1 FROM pg_class c
+                         WHERE c.relname = name AND c.relnamespace = current_schema()::regnamespace)
+      ORDER BY name`,
     [names],
   );
   return rows.map((row) => row.name);
