@@ -5,7 +5,7 @@
  * a failed PostgreSQL commit dead-letters its poison messages again (same original coordinates in
  * the headers, so a reader can deduplicate).
  */
-import type { IHeaders, Kafka, Producer } from 'kafkajs';
+import { type IHeaders, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { EventDecodeError } from '../../bridge/src/events/errors';
 
 export const DLQ_SUFFIX = '.dlq';
@@ -54,6 +54,7 @@ export class DeadLetterSink {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
     await producer.connect();
     this.producer = producer;
