@@ -2,8 +2,10 @@
  * Verification of the hash chains: per chain, walks `ledger_event` by position — from the last
  * hash snapshot, or from genesis with `full` — recomputing every hash (chain.ts), checking every
  * previous_hash link, that positions run 1, 2, 3, … with no gap and no duplicate, every block
- * checkpoint and the chain head. It reports OK or the first bad event exactly, and on OK records
- * a snapshot so the next run only reads what was appended since.
+ * checkpoint and the chain head, and that the columns that are not hashed agree with the hashed
+ * payload (journal_id, kind, occurred_at) or rise along the chain (kafka_offset). It reports OK
+ * or the first bad event exactly, and on OK records a snapshot so the next run only reads what
+ * was appended since.
  *
  * What it finds: an edited row (its hash no longer matches, or, if the attacker recomputed it,
  * the next row's link breaks), a deleted row (a gap, or a head beyond the last row), an inserted
