@@ -71,6 +71,12 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       journals,
       accounts,
       ledger: ledger.ledger,
+      reads: {
+        db: pools.primary,
+        topic: config.KAFKA_OUTCOMES_TOPIC,
+        groupId: config.PROJECTIONS_GROUP_ID,
+        consistencyWaitMs: config.CONSISTENCY_WAIT_MS,
+      },
       ledgerInfo: { kind: ledger.kind, at: ledger.where },
       ready: async () => {
         await ledger.ledger.lookupAccounts([1n]);

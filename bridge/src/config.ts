@@ -49,6 +49,13 @@ const schema = z.object({
   KAFKA_OUTCOMES_PARTITIONS: z.coerce.number().int().positive().default(6),
   /** Longest an outcome waits for company before its Kafka batch is sent (ms). */
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
+  /**
+   * The projection worker's consumer group, also the namespace of its checkpoints; consistent
+   * reads wait on those checkpoints.
+   */
+  PROJECTIONS_GROUP_ID: z.string().min(1).default('ledger-bridge.projections'),
+  /** Longest a read carrying a consistency token waits for the projections (ms). */
+  CONSISTENCY_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
   /** Longest a journal chain waits for company before its ledger batch is sent (ms). */
   BATCH_FLUSH_DELAY_MS: z.coerce.number().min(0).default(1),
   ENGINE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.run', 'engine')),

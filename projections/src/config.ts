@@ -1,6 +1,6 @@
 /**
  * Settings of the projection worker beyond the bridge's (bridge/src/config.ts supplies the
- * database, Kafka and topic). Read from the environment once, validated, with defaults and units.
+ * database, Kafka, the topic and PROJECTIONS_GROUP_ID, which the bridge's consistent reads share). Read from the environment once, validated, with defaults and units.
  */
 import { z } from 'zod';
 
@@ -16,8 +16,6 @@ const list = z.string().transform((value) =>
 );
 
 const schema = z.object({
-  /** Consumer group id, also the namespace of the checkpoints in projection_checkpoint. */
-  PROJECTIONS_GROUP_ID: z.string().min(1).default('ledger-bridge.projections'),
   /** Events per PostgreSQL transaction. */
   PROJECTIONS_BATCH_EVENTS_MAX: z.coerce.number().int().positive().default(5_000),
   /** Partitions applied at once by one worker (each its own transaction). */

@@ -2,21 +2,31 @@
  * The projection worker: migrations up, then a ProjectionRunner over the outcome topic with the
  * registered projections, until `stop()` (SIGTERM in ./main.ts) lets the batch in progress finish.
  */
+import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../../bridge/src/config';
 import { createKafkaClient } from '../../bridge/src/events/kafka';
+import { openTigerBeetleLedger } from '../../bridge/src/ledger/tigerbeetle';
 import type { Logger } from '../../bridge/src/logger';
 import { migrateUp } from '../../bridge/src/store/migrate';
 import { createDirectPool, createPools, type Pools } from '../../bridge/src/store/pool';
 import type { ProjectionsConfig } from './config';
 import type { Projection } from './projection';
 import { PROJECTIONS } from './projections';
+import { startPartitionMaintenance } from './partitions/maintenance';
+import { kafkaCaughtUpHorizon } from './reconcile/horizon';
+import { type PeriodicReconcile, startPeriodicReconcile } from './reconcile/periodic';
 import { ProjectionRunner } from './runner';
 
 export interface Worker {
   runner: ProjectionRunner;
+  /** Null when no ledger the worker may open is configured (see startReconciler). */
+  reconciler: PeriodicReconcile | null;
   stop(): Promise<void>;
 }
+
+/** How often the worker reconciles TigerBeetle with PostgreSQL. */
+export const RECONCILE_INTERVAL_MS = 60_000;
 
 export interface WorkerOptions {
   config: Config;
@@ -66,7 +76,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     pool: pools.primary,
     topic: config.KAFKA_OUTCOMES_TOPIC,
     topicPartitions: config.KAFKA_OUTCOMES_PARTITIONS,
-    groupId: settings.PROJECTIONS_GROUP_ID,
+    groupId: config.PROJECTIONS_GROUP_ID,
     projections,
     logger,
     limits: {
@@ -84,15 +94,63 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     await Promise.all([pools.primary.end(), pools.direct.end()]);
     throw error;
   }
+  const partitions = startPartitionMaintenance(pools.direct, logger);
+  const reconciliation = await startReconciler(config, settings, pools, kafka, logger);
   let stopping: Promise<void> | null = null;
   return {
     runner,
+    reconciler: reconciliation?.periodic ?? null,
     stop() {
       stopping ??= (async () => {
+        await reconciliation?.stop();
+        await partitions.stop();
         await runner.stop();
         await Promise.all([pools.primary.end(), pools.direct.end()]);
       })();
       return stopping;
+    },
+  };
+}
+
+/**
+ * The periodic reconciliation needs the ledger. A TigerBeetle cluster takes any number of
+ * clients; the embedded engine belongs to the one process that opened it (the bridge), so with
+ * the engine the worker does not reconcile and `ledger-bridge reconcile` is run while the bridge
+ * is stopped.
+ */
+async function startReconciler(
+  config: Config,
+  settings: ProjectionsConfig,
+  pools: Pools,
+  kafka: Kafka,
+  logger: Logger,
+): Promise<{ periodic: PeriodicReconcile; stop(): Promise<void> } | null> {
+  if (config.TB_ADDRESSES === undefined) {
+    logger.info('no TigerBeetle cluster configured: periodic reconciliation is off in the worker');
+    return null;
+  }
+  const ledger = await openTigerBeetleLedger({
+    clusterId: config.TB_CLUSTER_ID,
+    addresses: config.TB_ADDRESSES,
+    requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const horizon = kafkaCaughtUpHorizon({
+    admin,
+    db: pools.primary,
+    topic: config.KAFKA_OUTCOMES_TOPIC,
+    consumerGroup: config.PROJECTIONS_GROUP_ID,
+  });
+  const periodic = startPeriodicReconcile({ db: pools.primary, ledger, horizon }, logger, {
+    intervalMs: RECONCILE_INTERVAL_MS,
+  });
+  return {
+    periodic,
+    stop: async () => {
+      await periodic.stop();
+      await admin.disconnect();
+      await ledger.close();
     },
   };
 }

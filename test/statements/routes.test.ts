@@ -50,7 +50,13 @@ beforeAll(async () => {
     registry: await AssetRegistry.load(db),
   });
   const router = new Router();
-  statementRoutes(router, { db, accounts });
+  statementRoutes(router, {
+    db,
+    accounts,
+    topic: 'test.statements',
+    groupId: 'test.statements',
+    consistencyWaitMs: 100,
+  });
   const log = pino({ level: 'silent' });
   server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;

@@ -6,6 +6,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccountService } from '../accounts/service';
 import type { JournalService } from '../journal/service';
+import type { ConsistencyDeps } from '../journals/consistency';
+import { journalReadRoutes } from '../journals/routes';
+import { statementRoutes } from '../statements/routes';
 import type { Ledger } from '../ledger/port';
 import type { Logger } from '../logger';
 import { sendError, sendJson } from './respond';
@@ -19,6 +22,8 @@ export interface ApiDeps {
   journals: JournalService;
   accounts: AccountService;
   ledger: Ledger;
+  /** Reads of the projections (journals, statements) and their consistency tokens. */
+  reads: ConsistencyDeps;
   /** For /health: which ledger, and where. */
   ledgerInfo: { kind: string; at: string };
   /** For /ready: resolves when every dependency answers, rejects with the first that does not. */
@@ -47,6 +52,8 @@ export function createHandler(deps: ApiDeps): http.RequestListener {
   journalRoutes(router, deps.journals, deps.log);
   balanceRoutes(router, deps.accounts, deps.ledger);
   transferRoutes(router, deps.ledger);
+  journalReadRoutes(router, deps.reads);
+  statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
   const fallback = accountsApp(deps.accounts, deps.ledger, deps.log);
 
   return (req, res) => {

@@ -5,10 +5,10 @@
  * past the offset, i.e. until the event is in PostgreSQL.
  */
 import { consistencyToken, parseConsistencyToken } from '../events/position';
+import { ApiError } from '../http/api-error';
+import type { RouteContext } from '../http/router';
 import type { Queryable } from '../store/pool';
 
-/** The projection worker's default consumer group (projections/src/config.ts). */
-export const PROJECTIONS_GROUP_DEFAULT = 'ledger-bridge.projections';
 /** Poll period of the wait (ms): a checkpoint read is one indexed row. */
 export const CONSISTENCY_POLL_MS = 10;
 /** Longest a read may wait for the projection (ms), whatever the caller asks. */
@@ -45,7 +45,8 @@ export function decodeToken(token: string): TokenPosition {
 }
 
 export interface WaitOptions {
-  groupId?: string;
+  /** The projection worker's consumer group (PROJECTIONS_GROUP_ID). */
+  groupId: string;
   pollMs?: number;
   /** Injectable for tests. */
   now?: () => number;
@@ -61,7 +62,7 @@ export async function waitForProjection(
   db: Queryable,
   target: { topic: string; partition: number; offset: string },
   timeoutMs: number,
-  options: WaitOptions = {},
+  options: WaitOptions,
 ): Promise<'caught_up' | { current: string }> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -72,12 +73,74 @@ export async function waitForProjection(
     const { rows } = await db.query<{ next_offset: bigint | string }>(
       `SELECT next_offset FROM projection_checkpoint
         WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
-      [options.groupId ?? PROJECTIONS_GROUP_DEFAULT, target.topic, target.partition],
+      [options.groupId, target.topic, target.partition],
     );
     const current = rows[0] === undefined ? 0n : BigInt(rows[0].next_offset);
     if (current > wanted) return 'caught_up';
     const left = deadline - now();
     if (left <= 0) return { current: current.toString() };
     await sleep(Math.min(pollMs, left));
+  }
+}
+
+/** What a route needs to serve reads that carry a consistency token. */
+export interface ConsistencyDeps {
+  /** The pool the read uses: the checkpoint must be read where the data is read. */
+  db: Queryable;
+  /** The outcome topic (KAFKA_OUTCOMES_TOPIC): tokens name a partition of it. */
+  topic: string;
+  /** The projection worker's group (PROJECTIONS_GROUP_ID). */
+  groupId: string;
+  /** CONSISTENCY_WAIT_MS. */
+  consistencyWaitMs: number;
+}
+
+/**
+ * For a read route: when the request carries a token (header `Consistency-Token`, or
+ * `?consistency=`), wait until the projections applied it; 425 `projection_behind` (with the
+ * projection's current position and Retry-After) when they have not in time, 400 for a token that
+ * is not one. Without a token: nothing to wait for.
+ */
+export async function awaitConsistency(ctx: RouteContext, deps: ConsistencyDeps): Promise<void> {
+  const token = tokenOf(ctx);
+  if (token !== null) await awaitToken(deps, token);
+}
+
+function tokenOf(ctx: RouteContext): string | null {
+  const header = ctx.req.headers['consistency-token'];
+  if (typeof header === 'string' && header.length > 0) return header;
+  const url = ctx.req.url ?? '';
+  const query = url.indexOf('?');
+  if (query === -1) return null;
+  return new URLSearchParams(url.slice(query + 1)).get('consistency');
+}
+
+async function awaitToken(deps: ConsistencyDeps, token: string): Promise<void> {
+  let position;
+  try {
+    position = decodeToken(token);
+  } catch (error) {
+    if (error instanceof ConsistencyTokenError) {
+      throw new ApiError(400, error.code, error.message, { field: 'consistency' });
+    }
+    throw error;
+  }
+  const outcome = await waitForProjection(
+    deps.db,
+    { topic: deps.topic, ...position },
+    deps.consistencyWaitMs,
+    { groupId: deps.groupId },
+  );
+  if (outcome !== 'caught_up') {
+    const applied = BigInt(outcome.current) - 1n;
+    throw new ApiError(
+      425,
+      'projection_behind',
+      `the projections have not applied ${token} yet; retry`,
+      {
+        current: applied < 0n ? null : encodeToken({ ...position, offset: applied.toString() }),
+      },
+      { 'retry-after': '1' },
+    );
   }
 }

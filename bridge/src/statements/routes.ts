@@ -7,19 +7,17 @@
  * while postings are appended. Errors: 400 `invalid_limit` / `invalid_cursor` with the field,
  * 404 `account_not_found`.
  */
+import { awaitConsistency, type ConsistencyDeps } from '../journals/consistency';
 import type { AccountRecord } from '../accounts/model';
 import { ApiError } from '../http/api-error';
 import { sendJson } from '../http/respond';
 import type { Router } from '../http/router';
-import type { Queryable } from '../store/pool';
 import { decodeCursor, encodeCursor, type StatementKey } from './cursor';
 
 export const STATEMENT_LIMIT_DEFAULT = 50;
 export const STATEMENT_LIMIT_MAX = 500;
 
-export interface StatementDeps {
-  /** The primary pool (through PgBouncer). */
-  db: Queryable;
+export interface StatementDeps extends ConsistencyDeps {
   accounts: { requireAccount(accountId: string): Promise<AccountRecord> };
 }
 
@@ -143,8 +141,9 @@ export async function readStatement(
 }
 
 export function statementRoutes(router: Router, deps: StatementDeps): void {
-  router.on('GET', '/api/accounts/:accountId/entries', async ({ req, res, params }) => {
-    const query = parseStatementQuery(req.url ?? '/');
-    sendJson(res, 200, await readStatement(deps, params[0]!, query));
+  router.on('GET', '/api/accounts/:accountId/entries', async (ctx) => {
+    const query = parseStatementQuery(ctx.req.url ?? '/');
+    await awaitConsistency(ctx, deps);
+    sendJson(ctx.res, 200, await readStatement(deps, ctx.params[0]!, query));
   });
 }

@@ -155,7 +155,7 @@ export async function runReconcile(argv: string[], io: CliIo = DEFAULT_IO): Prom
         admin,
         db,
         topic: config.KAFKA_OUTCOMES_TOPIC,
-        consumerGroup: projections.PROJECTIONS_GROUP_ID,
+        consumerGroup: config.PROJECTIONS_GROUP_ID,
         settleDelayMs: args.settleDelayMs,
         waitMs: args.waitMs,
       });
