@@ -22,6 +22,8 @@ NGINX_PORT=58080
 APP_DB_USER=ledger
 APP_DB_PASSWORD=ledger
 APP_DB_NAME=ledger
+# The integration tests' database: they reset it freely, so `npm start`'s data is never touched.
+TEST_DB_NAME=ledger_test
 
 KAFKA_VERSION=3.9.1
 PG_BIN=/usr/lib/postgresql/15/bin

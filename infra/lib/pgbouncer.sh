@@ -41,6 +41,7 @@ pgbouncer_write_config() {
 ; Written by infra/stack.sh on every start: edit infra/lib/pgbouncer.sh instead.
 [databases]
 $APP_DB_NAME = host=$BIND_HOST port=$PG_PORT dbname=$APP_DB_NAME
+$TEST_DB_NAME = host=$BIND_HOST port=$PG_PORT dbname=$TEST_DB_NAME
 
 [pgbouncer]
 listen_addr = $BIND_HOST

@@ -97,6 +97,8 @@ END
 \$\$;
 SELECT 'CREATE DATABASE $APP_DB_NAME OWNER $APP_DB_USER ENCODING ''UTF8'''
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$APP_DB_NAME') \gexec
+SELECT 'CREATE DATABASE $TEST_DB_NAME OWNER $APP_DB_USER ENCODING ''UTF8'''
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$TEST_DB_NAME') \gexec
 EOF
 }
 
@@ -108,6 +110,8 @@ postgres_up() {
   if [[ -n "$pid" ]]; then
     wait_until 15 postgres_healthy ||
       fail_with_log postgres "$PG_LOG" "running (pid $pid) but not answering on $PG_PORT"
+    # A stack started by an older checkout may lack a database this one expects.
+    postgres_bootstrap || fail_with_log postgres "$PG_LOG" "creating role/database failed"
     say "postgres: already running (pid $pid)"
     return 0
   fi

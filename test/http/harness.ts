@@ -2,17 +2,24 @@
  * Starts a whole bridge in-process for HTTP tests: the embedded engine in a fresh directory, the
  * real local PostgreSQL (through PgBouncer) and Kafka, a listening server on a free port, and its
  * own Kafka topic so a test can read back exactly the events it caused.
+ *
+ * The database is the stack's test database (`ledger_test`), emptied at every start: each test
+ * file begins from migrations on nothing, and `npm start`'s database is never touched.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { startBridge, type RunningBridge } from '../../bridge/src/bridge';
-import { loadConfig } from '../../bridge/src/config';
+import { type Config, loadConfig } from '../../bridge/src/config';
 import { createLogger } from '../../bridge/src/logger';
+
+const TEST_DATABASE = 'ledger_test';
 
 export interface Harness {
   bridge: RunningBridge;
+  config: Config;
   topic: string;
   /** A prefix that makes ids unique to this run (the database outlives test runs). */
   run: string;
@@ -26,8 +33,11 @@ export interface Harness {
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-http-'));
   const topic = `test.outcomes.${randomUUID()}`;
+  const base = loadConfig(process.env);
   const config = loadConfig({
     ...process.env,
+    DATABASE_URL: withDatabase(base.DATABASE_URL, TEST_DATABASE),
+    DATABASE_DIRECT_URL: withDatabase(base.DATABASE_DIRECT_URL, TEST_DATABASE),
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ENGINE_DATA_DIR: dataDir,
@@ -35,11 +45,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     KAFKA_OUTCOMES_PARTITIONS: '3',
     ...env,
   });
+  await emptyDatabase(config.DATABASE_DIRECT_URL);
   const bridge = await startBridge(config, createLogger(config.LOG_LEVEL));
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => (stopping ??= bridge.stop());
   return {
     bridge,
+    config,
     topic,
     run: randomUUID().slice(0, 8),
     dataDir,
@@ -49,6 +61,23 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function emptyDatabase(directUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: directUrl });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE');
+    await client.query('CREATE SCHEMA public');
+  } finally {
+    await client.end();
+  }
 }
 
 export interface Answer {
