@@ -53,8 +53,9 @@ async function run(command: Command): Promise<void> {
   }
 }
 
-async function main(): Promise<number> {
-  const command = parseArgs(process.argv.slice(2));
+/** `ledger-bridge migrate …`: the arguments after `migrate`; resolves with the exit status. */
+export async function runMigrate(argv: string[]): Promise<number> {
+  const command = parseArgs(argv);
   if (command === null) {
     console.error(USAGE);
     return 2;
@@ -72,6 +73,8 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => {
-  process.exitCode = code;
-});
+if (require.main === module) {
+  void runMigrate(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
