@@ -28,13 +28,17 @@ afterAll(() => schema.drop());
 
 it('reports, applies and reverts migrations, with exit statuses', () => {
   expect(cli('status')).toMatchObject({ status: 0, stdout: expect.stringMatching(/pending/) });
-  expect(cli('up')).toMatchObject({ status: 0, stdout: expect.stringMatching(/applied 1/) });
+  expect(cli('up')).toMatchObject({
+    status: 0,
+    stdout: expect.stringMatching(/applied \d+ migration/),
+  });
   expect(cli('up')).toMatchObject({ status: 0, stdout: expect.stringMatching(/up to date/) });
   expect(cli('status')).toMatchObject({ status: 0, stdout: expect.stringMatching(/applied/) });
-  expect(cli('down', '5')).toMatchObject({
+  expect(cli('down', '99')).toMatchObject({
     status: 0,
-    stdout: expect.stringMatching(/reverted 1/),
+    stdout: expect.stringMatching(/reverted \d+ migration/),
   });
+  expect(cli('status')).toMatchObject({ status: 0, stdout: expect.not.stringMatching(/applied/) });
   expect(cli('down', '0')).toMatchObject({ status: 2, stderr: expect.stringMatching(/usage/) });
   expect(cli('sideways')).toMatchObject({ status: 2 });
 });

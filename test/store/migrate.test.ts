@@ -16,7 +16,7 @@ import {
   migrateUp,
   migrationStatus,
 } from '../../bridge/src/store/migrate';
-import { MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
+import { loadMigrations, MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
 import { createDirectPool } from '../../bridge/src/store/pool';
 import { config, createTestSchema, type TestSchema } from './schema';
 
@@ -24,11 +24,15 @@ let schema: TestSchema;
 let pool: pg.Pool;
 const tmpDirs: string[] = [];
 
-/** A copy of the shipped migrations plus `extra` files, to edit freely. */
+/** A copy of the first shipped migration plus `extra` files, to edit freely. */
 function migrationsCopy(extra: Record<string, string> = {}): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));
   tmpDirs.push(dir);
-  fs.cpSync(MIGRATIONS_DIR, dir, { recursive: true });
+  // The runner's mechanics are exercised on the first shipped migration alone, so the numbers of
+  // the extra files below stay free however many migrations ship.
+  for (const file of fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.startsWith('0001_'))) {
+    fs.copyFileSync(path.join(MIGRATIONS_DIR, file), path.join(dir, file));
+  }
   for (const [name, sql] of Object.entries(extra)) fs.writeFileSync(path.join(dir, name), sql);
   return dir;
 }
@@ -68,10 +72,13 @@ afterAll(async () => {
 });
 
 describe('the shipped migrations', () => {
+  const shipped = loadMigrations(MIGRATIONS_DIR).map((m) => m.version);
+
   it('go up, down and up again, with their seeds each time', async () => {
+    expect(shipped[0]).toBe(1);
     const applied = await migrateUp(pool);
-    expect(applied.map((row) => row.version)).toEqual([1]);
-    expect(await tables()).toEqual(['account', 'account_type', 'asset', 'schema_migrations']);
+    expect(applied.map((row) => row.version)).toEqual(shipped);
+    expect(await tables()).toEqual(expect.arrayContaining(['account', 'asset', 'ledger_event']));
     const assets = await pool.query('SELECT code, ledger, scale FROM asset ORDER BY ledger');
     expect(assets.rows).toEqual([
       { code: 'USD', ledger: 1, scale: 2 },
@@ -81,25 +88,33 @@ describe('the shipped migrations', () => {
     ]);
     expect(await migrateUp(pool)).toEqual([]);
 
-    const reverted = await migrateDown(pool, 1);
-    expect(reverted.map((row) => row.version)).toEqual([1]);
+    const reverted = await migrateDown(pool, shipped.length);
+    expect(reverted.map((row) => row.version)).toEqual([...shipped].reverse());
     expect(await tables()).toEqual(['schema_migrations']);
     expect(await versions()).toEqual([]);
 
-    expect((await migrateUp(pool)).map((row) => row.version)).toEqual([1]);
+    expect((await migrateUp(pool)).map((row) => row.version)).toEqual(shipped);
     const types = await pool.query('SELECT count(*) AS n FROM account_type');
     expect(types.rows[0]).toEqual({ n: 8n });
   });
 
   it('report their state without changing anything', async () => {
-    expect(await migrationStatus(pool)).toEqual([
-      { version: 1, name: 'control_plane', state: 'pending', appliedAt: null },
-    ]);
+    const before = await migrationStatus(pool);
+    expect(before.map((row) => [row.version, row.state])).toEqual(
+      shipped.map((version) => [version, 'pending']),
+    );
+    expect(before[0]).toEqual({
+      version: 1,
+      name: 'control_plane',
+      state: 'pending',
+      appliedAt: null,
+    });
     expect(await tables()).toEqual([]);
     await migrateUp(pool);
-    const [status] = await migrationStatus(pool);
-    expect(status).toMatchObject({ version: 1, state: 'applied' });
-    expect(status!.appliedAt).toBeInstanceOf(Date);
+    const after = await migrationStatus(pool);
+    expect(after.every((row) => row.state === 'applied' && row.appliedAt instanceof Date)).toBe(
+      true,
+    );
   });
 
   it.each([
