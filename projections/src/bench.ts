@@ -21,13 +21,12 @@ import pino from 'pino';
 import { loadConfig } from '../../bridge/src/config';
 import { createKafkaClient, ensureTopic } from '../../bridge/src/events/kafka';
 import { encodeOutcome } from '../../bridge/src/events/schema';
-import type { JournalOutcome } from '../../bridge/src/journal/model';
-import { CreateTransferStatus } from '../../bridge/src/ledger/port';
 import { migrateUp } from '../../bridge/src/store/migrate';
 import { MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
 import { createDirectPool } from '../../bridge/src/store/pool';
 import { JournalStoreProjection } from './journal-store';
 import { type CommitReport, ProjectionRunner } from './runner';
+import { syntheticOutcome } from '../../bridge/src/events/synthetic';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,49 +46,6 @@ const PARTITIONS = Number(args.partitions);
 const TICK_MS = 10;
 
 const RUN = randomBytes(4).toString('hex');
-
-function outcomeOf(sequence: number): JournalOutcome {
-  const journalId = `bench-${RUN}-${sequence}`;
-  const amount = 1_000n + BigInt(sequence);
-  return {
-    kind: 'posted',
-    journalId,
-    journal: {
-      journalId,
-      date: '2025-11-21',
-      description: `bench journal ${sequence}`,
-      source: 'projections/bench',
-      pending: null,
-      lines: [
-        { lineNumber: 1, accountId: `acc-${sequence % 1000}`, lineType: 'DEBIT', amount },
-        { lineNumber: 2, accountId: 'acc-revenue', lineType: 'CREDIT', amount },
-      ],
-    },
-    transfers: [
-      {
-        transfer: {
-          id: (1n << 64n) + BigInt(sequence),
-          debit_account_id: 1_000n + BigInt(sequence % 1000),
-          credit_account_id: 999n,
-          amount,
-          pending_id: 0n,
-          user_data_128: 0n,
-          user_data_64: 0n,
-          user_data_32: 0,
-          timeout: 0,
-          ledger: 1,
-          code: 1,
-          flags: 0,
-          timestamp: 0n,
-        },
-        debitLine: 1,
-        creditLine: 2,
-        status: CreateTransferStatus.created,
-        timestamp: 1_763_700_000_000_000_000n + BigInt(sequence),
-      },
-    ],
-  };
-}
 
 /** Only the migrations this projection needs (0001–0002): later ones are other projections'. */
 function journalMigrationsDir(): string {
@@ -130,7 +86,9 @@ async function main(): Promise<void> {
   const send = async (count: number) => {
     const messages = [];
     for (let i = 0; i < count; i++) {
-      const m = encodeOutcome(outcomeOf(sequence++));
+      const m = encodeOutcome(
+        syntheticOutcome(sequence++, { run: `bench-${RUN}`, accounts: 1_000 }),
+      );
       messages.push({ key: m.key, value: m.value, headers: { ...m.headers } });
     }
     await producer.send({ topic, acks: -1, messages });

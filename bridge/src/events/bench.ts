@@ -14,11 +14,12 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { type Config, loadConfig } from '../config';
-import type { JournalOutcome } from '../journal/model';
-import { CreateTransferStatus } from '../ledger/port';
 import { createLogger } from '../logger';
 import { createKafkaClient } from './kafka';
 import { OutcomePublisher } from './producer';
+import { syntheticOutcome } from './synthetic';
+
+const SYNTHETIC = { run: '01JBENCH', accounts: 10_000 };
 
 interface Run {
   label: string;
@@ -39,50 +40,6 @@ interface Result {
   failures: number;
 }
 
-/** A posted 2-line journal; ids and amounts are u128 above 2^64, as a real load would send. */
-function outcome(n: number): JournalOutcome {
-  const amount = (1n << 70n) + BigInt(n);
-  const journalId = `01JBENCH${n.toString().padStart(18, '0')}`;
-  return {
-    kind: 'posted',
-    journalId,
-    journal: {
-      journalId,
-      date: '2025-11-21',
-      description: `Invoice ${n} settlement`,
-      source: 'bench',
-      pending: null,
-      lines: [
-        { lineNumber: 1, accountId: `acc-${n % 10_000}`, lineType: 'DEBIT', amount },
-        { lineNumber: 2, accountId: 'acc-house', lineType: 'CREDIT', amount },
-      ],
-    },
-    transfers: [
-      {
-        transfer: {
-          id: (1n << 100n) + BigInt(n),
-          debit_account_id: 10_000n + BigInt(n % 10_000),
-          credit_account_id: 1n,
-          amount,
-          pending_id: 0n,
-          user_data_128: 0n,
-          user_data_64: 0n,
-          user_data_32: 0,
-          timeout: 0,
-          ledger: 1,
-          code: 1,
-          flags: 0,
-          timestamp: 0n,
-        },
-        debitLine: 1,
-        creditLine: 2,
-        status: CreateTransferStatus.created,
-        timestamp: 1_763_700_000_000_000_000n + BigInt(n),
-      },
-    ],
-  };
-}
-
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
@@ -96,7 +53,7 @@ async function closedLoop(pub: OutcomePublisher, concurrency: number, events: nu
     while (next < events) {
       const n = next++;
       const started = performance.now();
-      await pub.publish(outcome(n)).catch(() => (failures += 1));
+      await pub.publish(syntheticOutcome(n, SYNTHETIC)).catch(() => (failures += 1));
       latencies.push(performance.now() - started);
     }
   };
@@ -117,7 +74,7 @@ async function openLoop(pub: OutcomePublisher, rate: number, seconds: number) {
     for (; sent < due; sent++) {
       const at = performance.now();
       pending.push(
-        pub.publish(outcome(sent)).then(
+        pub.publish(syntheticOutcome(sent, SYNTHETIC)).then(
           () => void latencies.push(performance.now() - at),
           () => void (failures += 1),
         ),
@@ -145,7 +102,7 @@ async function measure(run: Run, config: Config, topic: string): Promise<Result>
       queueEventsMax: 1_000_000,
     },
   });
-  await pub.publish(outcome(-1)); // metadata and producer id, outside the measurement
+  await pub.publish(syntheticOutcome(-1, SYNTHETIC)); // metadata and producer id, outside the measurement
   const before = pub.stats().batchesSent;
   const cpu = process.cpuUsage();
   const started = performance.now();

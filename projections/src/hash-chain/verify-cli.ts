@@ -6,20 +6,9 @@
 import { loadConfig } from '../../../bridge/src/config';
 import { createDirectPool } from '../../../bridge/src/store/pool';
 import { type ChainReport, verifyChains, type VerifyReport } from './verify';
+import { type CliIo, PROCESS_IO } from '../cli-io';
 
 const USAGE = 'usage: verify [--full] [--json]';
-
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const DEFAULT_IO: CliIo = {
-  env: process.env,
-  out: (line) => console.log(line),
-  err: (line) => console.error(line),
-};
 
 function parseArgs(argv: string[]): { full: boolean; json: boolean } | null {
   const flags = { full: false, json: false };
@@ -53,7 +42,7 @@ function summary(report: VerifyReport): string {
   );
 }
 
-export async function runVerify(argv: string[], io: CliIo = DEFAULT_IO): Promise<number> {
+export async function runVerify(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   const flags = parseArgs(argv);
   if (flags === null) {
     io.err(USAGE);

@@ -5,20 +5,9 @@
 import { loadConfig } from '../../../bridge/src/config';
 import { createDirectPool } from '../../../bridge/src/store/pool';
 import { ensurePartitions, listPartitions, MONTHS_AHEAD_DEFAULT } from './manager';
+import { type CliIo, PROCESS_IO } from '../cli-io';
 
 const USAGE = 'usage: partitions ensure [--months-ahead N] [--json] | list [--json]';
-
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const DEFAULT_IO: CliIo = {
-  env: process.env,
-  out: (line) => console.log(line),
-  err: (line) => console.error(line),
-};
 
 type Command =
   { kind: 'ensure'; monthsAhead: number; json: boolean } | { kind: 'list'; json: boolean };
@@ -41,7 +30,7 @@ function parseArgs(argv: string[]): Command | null {
   return null;
 }
 
-export async function runPartitions(argv: string[], io: CliIo = DEFAULT_IO): Promise<number> {
+export async function runPartitions(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   const command = parseArgs(argv);
   if (command === null) {
     io.err(USAGE);

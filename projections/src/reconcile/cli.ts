@@ -31,22 +31,11 @@ import {
 } from './horizon';
 import { reconcile } from './reconcile';
 import { EXAMPLES_PER_KIND_DEFAULT, formatReport } from './report';
+import { type CliIo, PROCESS_IO } from '../cli-io';
 
 const USAGE =
   'usage: reconcile [--since <iso>] [--until <iso>] [--json] [--settle-ms <n>] ' +
   '[--wait-ms <n>] [--no-wait] [--examples <n>]';
-
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const DEFAULT_IO: CliIo = {
-  env: process.env,
-  out: (line) => console.log(line),
-  err: (line) => console.error(line),
-};
 
 export interface CliArgs {
   sinceNs?: bigint;
@@ -111,7 +100,7 @@ function lockedMessage(error: Error, dataDir: string): string {
   );
 }
 
-export async function runReconcile(argv: string[], io: CliIo = DEFAULT_IO): Promise<number> {
+export async function runReconcile(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   const args = parseArgs(argv);
   if (args === null) {
     io.err(USAGE);
