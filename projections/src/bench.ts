@@ -3,7 +3,8 @@
  * [--backlog 50000] [--partitions 6] [--concurrency 2] [--batch 5000]`.
  *
  * 1. Drain: `--backlog` outcome events are published first, then a runner applies them with the
- *    journal projection: sustained projection throughput (events/s into PostgreSQL).
+ *    worker's projections (journal store, hash chain, read models — PROJECTIONS): sustained
+ *    projection throughput (events/s into PostgreSQL).
  * 2. Steady: events are published open-loop at `--rate` for `--seconds` while the runner keeps up:
  *    lag per event = PostgreSQL commit time − Kafka record timestamp (p50/p99/max).
  *
@@ -12,9 +13,6 @@
  * The schema needs `search_path`, so the runner uses a direct connection, not PgBouncer.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
 import pino from 'pino';
@@ -22,9 +20,8 @@ import { loadConfig } from '../../bridge/src/config';
 import { createKafkaClient, ensureTopic } from '../../bridge/src/events/kafka';
 import { encodeOutcome } from '../../bridge/src/events/schema';
 import { migrateUp } from '../../bridge/src/store/migrate';
-import { MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
 import { createDirectPool } from '../../bridge/src/store/pool';
-import { JournalStoreProjection } from './journal-store';
+import { PROJECTIONS } from './projections';
 import { type CommitReport, ProjectionRunner } from './runner';
 import { syntheticOutcome } from '../../bridge/src/events/synthetic';
 
@@ -46,15 +43,6 @@ const PARTITIONS = Number(args.partitions);
 const TICK_MS = 10;
 
 const RUN = randomBytes(4).toString('hex');
-
-/** Only the migrations this projection needs (0001–0002): later ones are other projections'. */
-function journalMigrationsDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-bench-migrations-'));
-  for (const file of fs.readdirSync(MIGRATIONS_DIR).filter((f) => /^000[12]_.*\.sql$/.test(f))) {
-    fs.copyFileSync(path.join(MIGRATIONS_DIR, file), path.join(dir, file));
-  }
-  return dir;
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -95,7 +83,7 @@ async function main(): Promise<void> {
   };
   let runner: ProjectionRunner | null = null;
   try {
-    await migrateUp(pool, { dir: journalMigrationsDir() });
+    await migrateUp(pool);
     await producer.connect();
     for (let i = 0; i < BACKLOG; i += 2_000) await send(Math.min(2_000, BACKLOG - i));
     let applied = 0;
@@ -113,7 +101,7 @@ async function main(): Promise<void> {
       pool,
       topic,
       groupId: `bench-${RUN}`,
-      projections: [new JournalStoreProjection()],
+      projections: PROJECTIONS,
       logger,
       limits: {
         partitionsConcurrency: Number(args.concurrency),
