@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The native local stack: PostgreSQL primary, PgBouncer, Redis, Kafka (KRaft) and nginx, each on
-# a fixed 127.0.0.1 port with its data, logs and pid file under .run/. See infra/README.md.
+# The native local stack: PostgreSQL primary + one streaming replica, PgBouncer, Redis, Kafka
+# (KRaft) and nginx, each on a fixed 127.0.0.1 port with its data, logs and pid file under .run/.
+# See infra/README.md.
 #
 #   bash infra/stack.sh up       start what is not running, wait until every service is healthy
 #   bash infra/stack.sh down     stop everything cleanly
@@ -10,6 +11,7 @@ set -euo pipefail
 LOG_TAG=stack
 source "$(dirname "$0")/lib/common.sh"
 source "$INFRA_DIR/lib/postgres.sh"
+source "$INFRA_DIR/lib/postgres-replica.sh"
 source "$INFRA_DIR/lib/pgbouncer.sh"
 source "$INFRA_DIR/lib/redis.sh"
 source "$INFRA_DIR/lib/kafka.sh"
@@ -39,6 +41,7 @@ prepare_run_dir() {
 print_connection_settings() {
   say "connection settings:"
   printf '  postgres   DATABASE_DIRECT_URL=%s\n' "$(postgres_url)"
+  printf '  replica    DATABASE_REPLICA_URLS=%s\n' "$(postgres_replica_url)"
   printf '  pgbouncer  DATABASE_URL=%s\n' "$(pgbouncer_url)"
   printf '  redis      REDIS_URL=%s\n' "$(redis_url)"
   printf '  kafka      KAFKA_BROKERS=%s\n' "$(kafka_brokers)"
@@ -53,6 +56,7 @@ stack_up() {
   # Kafka's JVM is the slowest to become ready: launch it first, wait for it last.
   kafka_launch
   postgres_up
+  postgres_replica_up
   pgbouncer_up
   redis_up
   nginx_up
@@ -69,13 +73,14 @@ stack_down() {
   kafka_down
   redis_down
   pgbouncer_down
+  postgres_replica_down
   postgres_down
   say "down in $(($(now_ms) - started_ms)) ms"
 }
 
 stack_status() {
   local service unhealthy=0 state
-  for service in postgres pgbouncer redis kafka nginx; do
+  for service in postgres replica pgbouncer redis kafka nginx; do
     state="$("${service}_status")"
     printf '%-10s %s\n' "$service" "$state"
     [[ "$state" == running* ]] || unhealthy=1

@@ -99,6 +99,12 @@ SELECT 'CREATE DATABASE $APP_DB_NAME OWNER $APP_DB_USER ENCODING ''UTF8'''
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$APP_DB_NAME') \gexec
 SELECT 'CREATE DATABASE $TEST_DB_NAME OWNER $APP_DB_USER ENCODING ''UTF8'''
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$TEST_DB_NAME') \gexec
+-- Local stack only: the replica tests pause and resume WAL replay on the standby as
+-- '$APP_DB_USER' (grants are per database and replicate). A production role would not hold them.
+\c $APP_DB_NAME
+GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO $APP_DB_USER;
+\c $TEST_DB_NAME
+GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO $APP_DB_USER;
 EOF
 }
 
@@ -155,10 +161,4 @@ postgres_status() {
   fi
 }
 
-# ---------------------------------------------------------------------------------------------
-# Streaming replicas go here. Sketch for the step that adds them (roles and pg_hba are ready):
-#   PGPASSWORD=$PG_REPLICATION_PASSWORD pg_basebackup -h $BIND_HOST -p $PG_PORT \
-#     -U $PG_REPLICATION_USER -D $PG_DIR/replica1 -R -X stream -C -S replica1
-#   then give the replica its own port (it copied the primary's ledger-bridge.conf) and
-#   unix_socket_directories, and start it with pg_ctl like the primary.
-# ---------------------------------------------------------------------------------------------
+# Streaming replicas: infra/lib/postgres-replica.sh (pg_basebackup -R from this primary).

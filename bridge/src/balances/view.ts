@@ -28,7 +28,13 @@ export interface BalanceView {
   ledgerTimestamp: string;
 }
 
-export function balanceView(subject: BalanceSubject, account: Account): BalanceView {
+/** The fields of a TigerBeetle Account a balance is made of (what the cache keeps). */
+export type AccountBalances = Pick<
+  Account,
+  'debits_posted' | 'credits_posted' | 'debits_pending' | 'credits_pending' | 'timestamp'
+>;
+
+export function balanceView(subject: BalanceSubject, account: AccountBalances): BalanceView {
   const creditNormal = subject.normalSide === 'CREDIT';
   const balance = creditNormal
     ? account.credits_posted - account.debits_posted

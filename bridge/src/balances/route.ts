@@ -1,0 +1,50 @@
+/**
+ * GET /api/balance/:accountId through the balance reader. The body is the balance view plus
+ * `cache: {level: "l1"|"l2"|"ledger", ageMs}`; the same facts are in the headers `Cache-Level`
+ * and `Cache-Age-Ms`. A `Balance-Token` header (or `?balanceToken=`) from a posting makes the
+ * read reflect that posting, on any instance; a malformed token is a 400.
+ */
+import type http from 'node:http';
+import { ApiError } from '../http/api-error';
+import { sendJson } from '../http/respond';
+import type { Router } from '../http/router';
+import type { BalanceReader } from './reader';
+import {
+  BALANCE_TOKEN_HEADER,
+  BALANCE_TOKEN_QUERY,
+  BalanceTokenError,
+  decodeBalanceToken,
+} from './token';
+
+/** The token a request carries (0n without one); ApiError 400 for a malformed one. */
+export function balanceTokenOf(req: http.IncomingMessage): bigint {
+  let token: string | null = null;
+  const header = req.headers[BALANCE_TOKEN_HEADER];
+  if (typeof header === 'string' && header.length > 0) token = header;
+  else {
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    if (query !== -1) token = new URLSearchParams(url.slice(query + 1)).get(BALANCE_TOKEN_QUERY);
+  }
+  if (token === null) return 0n;
+  try {
+    return decodeBalanceToken(token);
+  } catch (error) {
+    if (error instanceof BalanceTokenError) {
+      throw new ApiError(400, error.code, error.message, { field: 'balanceToken' });
+    }
+    throw error;
+  }
+}
+
+export function cachedBalanceRoutes(router: Router, reader: BalanceReader): void {
+  router.on('GET', '/api/balance/:accountId', async ({ req, res, params }) => {
+    const read = await reader.read(params[0]!, { minAsOfNs: balanceTokenOf(req) });
+    sendJson(
+      res,
+      200,
+      { ...read.view, cache: { level: read.level, ageMs: read.ageMs } },
+      { 'cache-level': read.level, 'cache-age-ms': String(read.ageMs) },
+    );
+  });
+}
