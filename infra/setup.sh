@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, idempotently: Debian packages (PostgreSQL 15,
-# PgBouncer, Redis, nginx, Java 17, Maven), the npm packages, Apache Kafka's jars from Maven
-# Central, and the Compose validator (.tools/compose-check, Go). A re-run on a machine that has
-# everything only checks, and takes well under a second.
+# PgBouncer, Redis, nginx, Java 17, Maven, Chromium for the dashboard's browser test), the npm
+# packages, Apache Kafka's jars from Maven Central, and the Compose validator (.tools/compose-check,
+# Go). A re-run on a machine that has everything only checks, and takes well under a second.
 set -euo pipefail
 LOG_TAG=setup
 source "$(dirname "$0")/lib/common.sh"
@@ -18,6 +18,9 @@ APT_PACKAGES=(
   "openjdk-17-jre-headless:/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
   "maven:/usr/bin/mvn"
   "curl:/usr/bin/curl"
+  # The dashboard's end-to-end test drives Debian's Chromium through playwright-core
+  # (test/monitor/dashboard.e2e.test.ts); a test tool's own browser download cannot work here.
+  "chromium:/usr/bin/chromium"
 )
 
 NPM_STAMP="$ROOT_DIR/node_modules/.ledger-bridge-lock-hash"
@@ -39,7 +42,8 @@ install_apt_packages() {
   local missing
   mapfile -t missing < <(apt_missing_packages)
   if ((${#missing[@]} == 0)); then
-    say "debian packages: present (postgresql 15, pgbouncer, redis, nginx, java 17, maven)"
+    say "debian packages: present (postgresql 15, pgbouncer, redis, nginx, java 17, maven," \
+      "chromium)"
     return 0
   fi
   [[ $EUID -eq 0 ]] || die "debian packages missing (${missing[*]}): run this script as root"
