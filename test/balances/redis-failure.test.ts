@@ -4,7 +4,8 @@
  * and postings go on (L1 + ledger), `redisHealthy()` reports the degradation, and reads stay fast;
  * with Redis hung (SIGSTOP) no read waits longer than the command timeout; when Redis returns,
  * both instances recover by themselves — they drop their L1 (invalidations were missed), replay
- * the invalidations kept during the outage, and receive each other's invalidations again.
+ * the invalidations kept during the outage, and receive each other's invalidations again; an
+ * instance started while Redis was down works meanwhile and subscribes once Redis is there.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
@@ -113,8 +114,19 @@ test('Redis killed: reads and postings go on; Redis back: both instances recover
   expect(onB.value.level).toBe('ledger');
   expect(onB.ms).toBeLessThan(100);
 
+  // A third instance starts while Redis is down: it serves from the ledger and L1 meanwhile.
+  const late = newReader(world, {
+    redisUrl: `redis://127.0.0.1:${port}`,
+    instanceId: 'late',
+    settings: { l1TtlMs: 60_000, redisCommandTimeoutMs: 50 },
+  });
+  await late.start(200);
+  expect(late.redisHealthy()).toBe(false);
+  expect((await late.read(id)).view.balance).toBe('15');
+
   await startRedis();
   await eventually(async () => a.redisHealthy() && b.redisHealthy(), 10_000);
+  await eventually(async () => late.redisHealthy(), 10_000);
   expect(b.stats().redisRecoveries).toBeGreaterThanOrEqual(1);
   // Recovery dropped B's L1 wholesale and A replayed what it kept.
   expect((await b.read(id)).view.balance).toBe('15');
@@ -122,9 +134,14 @@ test('Redis killed: reads and postings go on; Redis back: both instances recover
 
   // Re-subscribed: invalidations flow between the instances again.
   expect((await b.read(id)).level).toBe('l1');
+  await late.read(id);
+  expect((await late.read(id)).level).toBe('l1');
   const after = await post(world, house, ledgerId, 1n);
   await a.onPosted(after.ledgerIds, after.ledgerTimestampNs);
   await eventually(async () => (await b.read(id)).view.balance === '16', 2_000);
+  // The late instance subscribed once Redis came (its first SUBSCRIBE had failed).
+  await eventually(async () => (await late.read(id)).view.balance === '16', 2_000);
+  await late.close();
 });
 
 test('Redis hung (SIGSTOP): no read waits past the command timeout; recovers on SIGCONT', async () => {

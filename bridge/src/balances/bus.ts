@@ -43,7 +43,7 @@ export class InvalidationBus {
     private readonly instanceId: string,
   ) {}
 
-  /** Subscribes once; ioredis re-subscribes after every reconnection. */
+  /** Subscribes, and again after every reconnection. */
   listen(handler: (invalidation: Invalidation) => void, onBadMessage: (m: string) => void): void {
     if (this.subscribed !== null) throw new Error('invariant: the bus listens once');
     this.link.subscriber.on('message', (channel: string, message: string) => {
@@ -53,7 +53,11 @@ export class InvalidationBus {
       if (decoded.instanceId === this.instanceId) return;
       handler(decoded.invalidation);
     });
-    this.subscribed = this.link.subscriber.subscribe(this.channel).catch(() => undefined);
+    const subscribe = () => this.link.subscriber.subscribe(this.channel).catch(() => undefined);
+    this.subscribed = subscribe();
+    // ioredis re-subscribes only to channels whose SUBSCRIBE succeeded; when Redis was down at
+    // start it never did. Subscribing again to a channel already subscribed is harmless.
+    this.link.subscriber.on('ready', () => void subscribe());
   }
 
   /** Resolves once subscribed (or the attempt failed: ioredis retries on reconnection). */

@@ -8,6 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { type CachedBalance, decodeEntry, encodeEntry, padTimestamp } from './entry';
+import type { Logger } from '../logger';
 import type { RedisLink } from './redis-link';
 
 /** Store v only when its asOf is not below the floor; refresh the TTL. Returns 1 when stored. */
@@ -46,6 +47,7 @@ export class L2Redis {
     private readonly link: RedisLink,
     private readonly prefix: string,
     private readonly ttlMs: number,
+    private readonly logger?: Logger,
   ) {
     link.commands.defineCommand('balanceSet', { numberOfKeys: 1, lua: SET_SCRIPT });
     link.commands.defineCommand('balanceInvalidate', { lua: INVALIDATE_SCRIPT });
@@ -55,11 +57,19 @@ export class L2Redis {
     return this.prefix + ledgerId;
   }
 
-  /** The entry, or undefined on a miss or when Redis is unhealthy or slow. */
+  /**
+   * The entry, or undefined on a miss, when Redis is unhealthy or slow, or when the value is not
+   * one this code wrote (logged; the ledger answers instead and its result overwrites it).
+   */
   async get(ledgerId: string): Promise<CachedBalance | undefined> {
     const text = await this.link.run((redis) => redis.hget(this.key(ledgerId), 'v'));
     if (text === undefined || text === null) return undefined;
-    return decodeEntry(text);
+    try {
+      return decodeEntry(text);
+    } catch (error) {
+      this.logger?.error({ err: error, key: this.key(ledgerId) }, 'unreadable cached balance');
+      return undefined;
+    }
   }
 
   /** Stores the entry unless a newer write is known; false when refused or Redis failed. */

@@ -20,6 +20,8 @@ export interface Loaded {
 
 export interface LoaderOptions {
   lookupAccounts(ids: bigint[]): Promise<Account[]>;
+  /** Called once per account and lookup (not per waiter): where the caches are filled. */
+  onLoaded?(key: string, entry: CachedBalance): void;
   /** The newest committed write timestamp this process knows of. */
   watermarkNs(): bigint;
   now?: () => number;
@@ -92,7 +94,10 @@ export class BalanceLoader {
     for (const [key, slot] of batch) {
       const promise = results.then(({ found, fetchedAtMs }): Loaded => {
         const account = found.get(key);
-        return { entry: account === undefined ? null : { balances: account, asOfNs, fetchedAtMs } };
+        if (account === undefined) return { entry: null };
+        const entry = { balances: account, asOfNs, fetchedAtMs };
+        this.options.onLoaded?.(key, entry);
+        return { entry };
       });
       const flight = { asOfNs, promise };
       this.inflight.set(key, flight);

@@ -136,6 +136,7 @@ export class BalanceReader {
     this.loader = new BalanceLoader({
       lookupAccounts: (ids) => options.ledger.lookupAccounts(ids),
       watermarkNs: () => this.watermark,
+      onLoaded: (key, entry) => this.fill(key, entry),
       now: this.now,
     });
     if (options.redisUrl === null) {
@@ -152,7 +153,7 @@ export class BalanceReader {
       probeMs: REDIS_PROBE_MS,
       logger: options.logger,
     });
-    this.l2 = new L2Redis(this.link, options.keyPrefix ?? 'lb:bal:', s.l2TtlMs);
+    this.l2 = new L2Redis(this.link, options.keyPrefix ?? 'lb:bal:', s.l2TtlMs, options.logger);
     this.bus = new InvalidationBus(
       this.link,
       options.channel ?? 'lb:bal:invalidations',
@@ -197,9 +198,6 @@ export class BalanceReader {
         `account '${accountId}' has no ledger account yet; retry its creation`,
         { field: 'accountId' },
       );
-    }
-    if (this.l1.set(key, loaded.entry) && this.l2 !== null) {
-      void this.l2.set(key, loaded.entry);
     }
     return this.answer(subject, loaded.entry, 'ledger');
   }
@@ -258,6 +256,11 @@ export class BalanceReader {
       ageMs: Math.max(0, this.now() - entry.fetchedAtMs),
       asOfNs: entry.asOfNs,
     };
+  }
+
+  /** A ledger lookup's result fills L1 and L2, unless a newer write to the account is known. */
+  private fill(key: string, entry: CachedBalance): void {
+    if (this.l1.set(key, entry) && this.l2 !== null) void this.l2.set(key, entry);
   }
 
   private raiseWatermark(ns: bigint): void {

@@ -67,7 +67,11 @@ export class RedisLink {
       client.on('error', (error: Error) => {
         options.logger?.debug({ err: error, connection: name }, 'redis connection error');
       });
-      client.on('ready', () => this.evaluate());
+      client.on('ready', () => {
+        // A fresh connection: failures of the old one say nothing about it.
+        if (client === this.commands) this.failures = 0;
+        this.evaluate();
+      });
       client.on('close', () => this.evaluate());
       client.on('end', () => this.evaluate());
     }
@@ -78,6 +82,7 @@ export class RedisLink {
     return this.healthy;
   }
 
+  /** Runs `handler` on every unhealthy → healthy transition, the first one included. */
   onRecovered(handler: () => void): void {
     this.recoveredHandlers.push(handler);
   }
@@ -119,12 +124,14 @@ export class RedisLink {
     this.healthy = this.connected() && this.failures < this.options.failuresMax;
     if (this.healthy && !wasHealthy) {
       this.stopProbe();
+      // Also the first time: reads served while Redis was unreachable at start filled L1
+      // without hearing any invalidation.
       if (this.everHealthy) {
         this.recoveries += 1;
         this.options.logger?.info('redis healthy again: dropping L1, replaying invalidations');
-        for (const handler of this.recoveredHandlers) handler();
       }
       this.everHealthy = true;
+      for (const handler of this.recoveredHandlers) handler();
     } else if (!this.healthy && wasHealthy) {
       this.options.logger?.warn(
         { failures: this.failures },
