@@ -17,6 +17,9 @@ import { TransferBatcher } from './ledger/batcher';
 import { openLedger, type OpenedLedger } from './ledger/open';
 import type { Logger } from './logger';
 import { migrateUp } from './store/migrate';
+import { instrumentJournals, instrumentLedger } from './monitor/instrument';
+import { batcherMetrics } from './monitor/metrics';
+import { Monitor } from './monitor/monitor';
 import { closePools, createPools } from './store/pool';
 
 export interface RunningBridge {
@@ -51,21 +54,52 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       logger: log,
     });
 
-    const publisher = await OutcomePublisher.connect(publisherOptionsFromConfig(config, log));
+    const monitor = new Monitor({
+      log: log.child({ component: 'monitor' }),
+      lag: {
+        db: pools.primary,
+        topic: config.KAFKA_OUTCOMES_TOPIC,
+        groupId: config.PROJECTIONS_GROUP_ID,
+      },
+      pools: { pgbouncer: pools.primary },
+      alertWebhookUrl: config.MONITOR_ALERT_WEBHOOK_URL,
+      alertWebhookTimeoutMs: config.MONITOR_ALERT_WEBHOOK_TIMEOUT_MS,
+      workerMetricsUrls: config.MONITOR_WORKER_METRICS_URLS,
+      slo: {
+        targets: {
+          throughputJournalsPerSec: config.SLO_THROUGHPUT_JOURNALS_PER_SEC,
+          peakJournalsPerSec: config.SLO_PEAK_JOURNALS_PER_SEC,
+          balanceReadP95Ms: config.SLO_BALANCE_READ_P95_MS,
+          apiP99Ms: config.SLO_API_P99_MS,
+          errorRatioMax: config.SLO_ERROR_RATIO_MAX,
+          availabilityMin: config.SLO_AVAILABILITY_MIN,
+          projectionLagP99Ms: config.SLO_PROJECTION_LAG_P99_MS,
+        },
+        shortWindowMs: config.SLO_SHORT_WINDOW_MS,
+        longWindowMs: config.SLO_LONG_WINDOW_MS,
+      },
+    }).start();
+    cleanup.push(() => monitor.stop());
+    const publisher = await OutcomePublisher.connect({
+      ...publisherOptionsFromConfig(config, log),
+      onBatch: monitor.onPublisherBatch,
+    });
     cleanup.push(() => publisher.close());
     // A TigerBeetle client session keeps one request on the wire, so a second would only queue
     // in the client; the engine executes the next batch while the previous one's fsync runs.
-    const batcher = new TransferBatcher(ledger.ledger, {
+    const batcher = new TransferBatcher(instrumentLedger(ledger.ledger, monitor.metrics), {
       flushDelayMs: config.BATCH_FLUSH_DELAY_MS,
       inflightMax: ledger.kind === 'tigerbeetle' ? 1 : 2,
     });
     cleanup.push(() => batcher.drain());
+    batcherMetrics(monitor.metrics, batcher);
     const journals = new JournalService({
       accounts,
       batcher,
       ledger: ledger.ledger,
       outcomes: publisher,
     });
+    instrumentJournals(journals, monitor.journals);
 
     const handler = createHandler({
       journals,
@@ -83,6 +117,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
         await pools.primary.query('SELECT 1');
       },
       log,
+      monitor,
     });
     const server = await listen(handler, config.HOST, config.PORT);
     cleanup.push(() => server.close());

@@ -58,6 +58,20 @@ const schema = z.object({
   CONSISTENCY_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
   /** Longest a journal chain waits for company before its ledger batch is sent (ms). */
   BATCH_FLUSH_DELAY_MS: z.coerce.number().min(0).default(1),
+  /** POSTed once when an SLO is breached and once when it recovers; unset: alerts are logged. */
+  MONITOR_ALERT_WEBHOOK_URL: z.string().url().optional(),
+  MONITOR_ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
+  /** Projection workers' /metrics, read for the reconciliation SLO. */
+  MONITOR_WORKER_METRICS_URLS: addresses.optional(),
+  SLO_THROUGHPUT_JOURNALS_PER_SEC: z.coerce.number().positive().default(1_000),
+  SLO_PEAK_JOURNALS_PER_SEC: z.coerce.number().positive().default(2_000),
+  SLO_BALANCE_READ_P95_MS: z.coerce.number().positive().default(50),
+  SLO_API_P99_MS: z.coerce.number().positive().default(500),
+  SLO_ERROR_RATIO_MAX: z.coerce.number().min(0).max(1).default(0.01),
+  SLO_AVAILABILITY_MIN: z.coerce.number().min(0).max(1).default(0.999),
+  SLO_PROJECTION_LAG_P99_MS: z.coerce.number().positive().default(1_000),
+  SLO_SHORT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+  SLO_LONG_WINDOW_MS: z.coerce.number().int().positive().default(300_000),
   ENGINE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.run', 'engine')),
   /** Only for throwaway benchmarks: without fsync an acknowledged transfer can be lost. */
   ENGINE_FSYNC: boolean.default(true),

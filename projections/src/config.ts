@@ -27,6 +27,9 @@ const schema = z.object({
    * accepts 6,000 and up by default.
    */
   PROJECTIONS_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  /** The worker's /metrics listener (0: any free port). */
+  PROJECTIONS_METRICS_HOST: z.string().default('127.0.0.1'),
+  PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
   /** Run the migrations at start (off when another process owns them). */
   PROJECTIONS_MIGRATE: boolean.default(true),
   /** Run only these projections (by name); unset: all of PROJECTIONS. */

@@ -17,6 +17,7 @@ import { startPartitionMaintenance } from './partitions/maintenance';
 import { kafkaCaughtUpHorizon } from './reconcile/horizon';
 import { type PeriodicReconcile, startPeriodicReconcile } from './reconcile/periodic';
 import { ProjectionRunner } from './runner';
+import { createWorkerMetrics, startMetricsServer, type WorkerMetrics } from './metrics';
 
 export interface Worker {
   runner: ProjectionRunner;
@@ -71,7 +72,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     `${config.KAFKA_CLIENT_ID}-projections`,
     logger,
   );
+  let metrics: WorkerMetrics | null = null;
   const runner = new ProjectionRunner({
+    onCommit: (report) => metrics?.onCommit(report),
     kafka,
     pool: pools.primary,
     topic: config.KAFKA_OUTCOMES_TOPIC,
@@ -96,12 +99,20 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   }
   const partitions = startPartitionMaintenance(pools.direct, logger);
   const reconciliation = await startReconciler(config, settings, pools, kafka, logger);
+  metrics = createWorkerMetrics({ runner, reconciler: reconciliation?.periodic ?? null });
+  const metricsServer = await startMetricsServer(
+    metrics.registry,
+    settings.PROJECTIONS_METRICS_HOST,
+    settings.PROJECTIONS_METRICS_PORT,
+  );
+  logger.info({ url: metricsServer.url }, 'worker metrics listening');
   let stopping: Promise<void> | null = null;
   return {
     runner,
     reconciler: reconciliation?.periodic ?? null,
     stop() {
       stopping ??= (async () => {
+        await metricsServer.close();
         await reconciliation?.stop();
         await partitions.stop();
         await runner.stop();

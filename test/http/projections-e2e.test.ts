@@ -23,7 +23,10 @@ beforeAll(async () => {
   h = await startHarness();
   worker = await startWorker({
     config: h.config,
-    projectionsConfig: loadProjectionsConfig({ PROJECTIONS_MIGRATE: 'false' }),
+    projectionsConfig: loadProjectionsConfig({
+      PROJECTIONS_MIGRATE: 'false',
+      PROJECTIONS_METRICS_PORT: '0',
+    }),
     logger: silent,
   });
   pools = createPools(h.config);

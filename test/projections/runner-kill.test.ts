@@ -45,6 +45,7 @@ function startWorker(topic: string, group: string): ChildProcess {
       KAFKA_OUTCOMES_TOPIC: topic,
       KAFKA_OUTCOMES_PARTITIONS: '3',
       PROJECTIONS_GROUP_ID: group,
+      PROJECTIONS_METRICS_PORT: '0',
       PROJECTIONS_DATABASE_SCHEMA: db.name,
       PROJECTIONS_MIGRATE: 'false',
       PROJECTIONS_ONLY: 'journal',

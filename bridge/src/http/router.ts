@@ -17,6 +17,8 @@ export type RouteHandler = (ctx: RouteContext) => Promise<void>;
 
 interface Route {
   method: string;
+  /** As registered, e.g. `/api/balance/:accountId`: the metrics' route label. */
+  pattern: string;
   /** Literal segments, or null for a parameter. */
   segments: Array<string | null>;
   handler: RouteHandler;
@@ -31,12 +33,15 @@ export class Router {
       .split('/')
       .slice(1)
       .map((segment) => (segment.startsWith(':') ? null : segment));
-    this.routes.push({ method, segments, handler });
+    this.routes.push({ method, pattern, segments, handler });
     return this;
   }
 
   /** The matching handler and its decoded parameters, or null. */
-  match(method: string, path: string): { handler: RouteHandler; params: string[] } | null {
+  match(
+    method: string,
+    path: string,
+  ): { handler: RouteHandler; params: string[]; pattern: string } | null {
     const parts = path.split('/').slice(1);
     for (const route of this.routes) {
       if (route.method !== method || route.segments.length !== parts.length) continue;
@@ -56,7 +61,7 @@ export class Router {
           break;
         }
       }
-      if (matched) return { handler: route.handler, params };
+      if (matched) return { handler: route.handler, params, pattern: route.pattern };
     }
     return null;
   }

@@ -13,6 +13,9 @@ import type { Ledger } from '../ledger/port';
 import type { Logger } from '../logger';
 import { sendError, sendJson } from './respond';
 import { Router } from './router';
+import { controlPlaneRoute, observeResponse } from '../monitor/http-hook';
+import type { Monitor } from '../monitor/monitor';
+import { monitorRoutes } from '../monitor/routes';
 import { accountsApp } from './routes/accounts';
 import { balanceRoutes } from './routes/balances';
 import { journalRoutes } from './routes/journal';
@@ -29,6 +32,7 @@ export interface ApiDeps {
   /** For /ready: resolves when every dependency answers, rejects with the first that does not. */
   ready: () => Promise<void>;
   log: Logger;
+  monitor?: Monitor;
 }
 
 export interface HttpServer {
@@ -54,13 +58,18 @@ export function createHandler(deps: ApiDeps): http.RequestListener {
   transferRoutes(router, deps.ledger);
   journalReadRoutes(router, deps.reads);
   statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
+  if (deps.monitor !== undefined) monitorRoutes(router, deps.monitor);
   const fallback = accountsApp(deps.accounts, deps.ledger, deps.log);
 
   return (req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const route = router.match(req.method ?? 'GET', path);
+    const method = req.method ?? 'GET';
+    const route = router.match(method, path);
+    if (deps.monitor !== undefined) {
+      observeResponse(deps.monitor, res, route?.pattern ?? controlPlaneRoute(method, path), method);
+    }
     if (route === null) {
       fallback(req, res);
       return;
