@@ -187,12 +187,11 @@ describe('docker-compose.production.yml', () => {
       }
     });
 
-    test('every long-running service but the projection workers has a healthcheck', () => {
+    test('every long-running service has a healthcheck', () => {
       const unchecked = Object.entries(services)
         .filter(([, service]) => !service.healthcheck?.test?.length || service.healthcheck.disable)
         .map(([name]) => name);
-      // The worker's liveness signal comes with projections/src; until then restart policy only.
-      expect(unchecked).toEqual(['projections']);
+      expect(unchecked).toEqual([]);
     });
 
     test('every file it mounts exists in the repository', () => {
