@@ -21,6 +21,8 @@ import { instrumentJournals, instrumentLedger } from './monitor/instrument';
 import { batcherMetrics } from './monitor/metrics';
 import { Monitor } from './monitor/monitor';
 import { closePools, createPools } from './store/pool';
+import { BalanceReader } from './balances/reader';
+import { ReplicaRouter } from './store/replicas';
 
 export interface RunningBridge {
   url: string;
@@ -53,6 +55,36 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       registry,
       logger: log,
     });
+    const balances = new BalanceReader({
+      ledger: ledger.ledger,
+      accounts,
+      redisUrl: config.BALANCE_CACHE_REDIS ? config.REDIS_URL : null,
+      settings: {
+        l1EntriesMax: config.BALANCE_L1_ENTRIES_MAX,
+        l1TtlMs: config.BALANCE_L1_TTL_MS,
+        l2TtlMs: config.BALANCE_L2_TTL_MS,
+        redisCommandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+        redisConnectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
+        pendingInvalidationsMax: config.BALANCE_PENDING_INVALIDATIONS_MAX,
+      },
+      keyPrefix: config.BALANCE_CACHE_KEY_PREFIX,
+      channel: config.BALANCE_INVALIDATION_CHANNEL,
+      logger: log,
+    });
+    // Without Redis the reader still serves (L1 and the ledger); /ready reports the degradation.
+    await balances.start();
+    cleanup.push(() => balances.close());
+    const replicas = new ReplicaRouter({
+      primary: pools.primary,
+      replicas: config.DATABASE_REPLICA_URLS.map((url, i) => ({ name: `replica${i + 1}`, url })),
+      poolMax: config.DATABASE_REPLICA_POOL_MAX,
+      pollMs: config.REPLICA_LAG_POLL_MS,
+      lagMsMax: config.REPLICA_LAG_MS_MAX,
+      lagBytesMax: config.REPLICA_LAG_BYTES_MAX,
+      logger: log,
+    });
+    await replicas.start();
+    cleanup.push(() => replicas.close());
 
     const monitor = new Monitor({
       log: log.child({ component: 'monitor' }),
@@ -80,6 +112,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       },
     }).start();
     cleanup.push(() => monitor.stop());
+    monitor.followBalanceCache(() => balances.stats());
     const publisher = await OutcomePublisher.connect({
       ...publisherOptionsFromConfig(config, log),
       onBatch: monitor.onPublisherBatch,
@@ -98,6 +131,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       batcher,
       ledger: ledger.ledger,
       outcomes: publisher,
+      balances,
     });
     instrumentJournals(journals, monitor.journals);
 
@@ -105,8 +139,9 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       journals,
       accounts,
       ledger: ledger.ledger,
+      balances,
       reads: {
-        db: pools.primary,
+        pick: () => replicas.pick().db,
         topic: config.KAFKA_OUTCOMES_TOPIC,
         groupId: config.PROJECTIONS_GROUP_ID,
         consistencyWaitMs: config.CONSISTENCY_WAIT_MS,
@@ -115,6 +150,8 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       ready: async () => {
         await ledger.ledger.lookupAccounts([1n]);
         await pools.primary.query('SELECT 1');
+        // Redis down is a degradation, not unreadiness: balances are still served (L1, ledger).
+        return balances.redisConfigured && !balances.redisHealthy() ? ['redis'] : [];
       },
       log,
       monitor,

@@ -41,7 +41,36 @@ const schema = z.object({
   /** The primary directly, for what needs a session (migrations, advisory locks, LISTEN). */
   DATABASE_DIRECT_URL: z.string().url().default('postgres://ledger:ledger@127.0.0.1:55432/ledger'),
   DATABASE_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** Streaming replicas for journal and statement reads; empty: the primary only. */
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .default('postgres://ledger:ledger@127.0.0.1:55433/ledger')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url.length > 0),
+    ),
+  DATABASE_REPLICA_POOL_MAX: z.coerce.number().int().positive().default(10),
+  /** How often each replica's replay position is compared with the primary's (ms). */
+  REPLICA_LAG_POLL_MS: z.coerce.number().int().positive().default(100),
+  /** A replica further behind than this is not read from (ms). */
+  REPLICA_LAG_MS_MAX: z.coerce.number().int().positive().default(1_000),
+  /** ... or than this much WAL (bytes); unset: time only. */
+  REPLICA_LAG_BYTES_MAX: z.coerce.number().int().positive().optional(),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:56379'),
+  /** L2 in Redis and cross-instance invalidation; false: L1 and the ledger only. */
+  BALANCE_CACHE_REDIS: boolean.default(true),
+  BALANCE_L1_ENTRIES_MAX: z.coerce.number().int().positive().default(100_000),
+  BALANCE_L1_TTL_MS: z.coerce.number().int().positive().default(1_000),
+  BALANCE_L2_TTL_MS: z.coerce.number().int().positive().default(30_000),
+  /** A Redis command slower than this falls through to the ledger (ms). */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(50),
+  REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(1_000),
+  /** Invalidations kept while Redis is down, replayed when it returns (accounts). */
+  BALANCE_PENDING_INVALIDATIONS_MAX: z.coerce.number().int().positive().default(100_000),
+  BALANCE_CACHE_KEY_PREFIX: z.string().min(1).default('lb:bal:'),
+  BALANCE_INVALIDATION_CHANNEL: z.string().min(1).default('lb:bal:invalidations'),
   KAFKA_BROKERS: addresses.default(['127.0.0.1:59092']),
   KAFKA_CLIENT_ID: z.string().default('ledger-bridge'),
   /** Journal outcome events (schema in bridge/src/events/). */

@@ -32,12 +32,19 @@ export interface Harness {
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-http-'));
+  const run = randomUUID().slice(0, 8);
   const topic = `test.outcomes.${randomUUID()}`;
   const base = loadConfig(process.env);
   const config = loadConfig({
     ...process.env,
     DATABASE_URL: withDatabase(base.DATABASE_URL, TEST_DATABASE),
     DATABASE_DIRECT_URL: withDatabase(base.DATABASE_DIRECT_URL, TEST_DATABASE),
+    DATABASE_REPLICA_URLS: base.DATABASE_REPLICA_URLS.map((url) =>
+      withDatabase(url, TEST_DATABASE),
+    ).join(','),
+    // Each run its own cache namespace: Redis outlives test runs, the ledger does not.
+    BALANCE_CACHE_KEY_PREFIX: `test:${run}:bal:`,
+    BALANCE_INVALIDATION_CHANNEL: `test:${run}:bal:invalidations`,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ENGINE_DATA_DIR: dataDir,
@@ -53,7 +60,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     bridge,
     config,
     topic,
-    run: randomUUID().slice(0, 8),
+    run,
     dataDir,
     stop,
     dispose: async () => {

@@ -68,10 +68,13 @@ async function resolveHold(journalId: string, action: 'post' | 'void', body?: un
   return res;
 }
 
+/** The balance without its cache facts (which level served it, how old): the money only. */
 async function balance(accountId: string) {
   const res = await call(base, 'GET', `/api/balance/${accountId}`);
   expect(res.status).toBe(200);
-  return res.body;
+  const { cache, ...money } = res.body;
+  expect(['l1', 'l2', 'ledger']).toContain(cache.level);
+  return money;
 }
 
 const id = (name: string): string => `${h.run}-${name}`;
@@ -116,6 +119,13 @@ describe('POST /api/journal', () => {
     expect(BigInt(res.body.transfers[0].timestamp)).toBeGreaterThan(0n);
     const bank = await balance(id('bank'));
     expect(bank).toMatchObject({ balance: '1500', posted: { debits: '1500', credits: '0' } });
+    // Read-your-writes: with the posting's balance token, the balance is at least that new.
+    const token = res.headers.get('balance-token')!;
+    expect(token).toMatch(/^\d+$/);
+    const consistent = await fetch(`${base}/api/balance/${id('revenue')}`, {
+      headers: { 'balance-token': token },
+    });
+    expect(((await consistent.json()) as { balance: string }).balance).toBe('1500');
   });
 
   it('answers a retry with the same body, and posts nothing twice', async () => {

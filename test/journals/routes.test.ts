@@ -44,7 +44,12 @@ beforeAll(async () => {
   }));
   await withTransaction(db.pool, (tx) => new JournalStoreProjection().apply(tx, events));
   const router = new Router();
-  journalReadRoutes(router, { db: db.pool, topic: TOPIC, groupId: GROUP, consistencyWaitMs: 300 });
+  journalReadRoutes(router, {
+    pick: () => db.pool,
+    topic: TOPIC,
+    groupId: GROUP,
+    consistencyWaitMs: 300,
+  });
   const log = pino({ level: 'silent' });
   server = http.createServer((req, res) => {
     const url = req.url ?? '/';

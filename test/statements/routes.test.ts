@@ -51,7 +51,7 @@ beforeAll(async () => {
   });
   const router = new Router();
   statementRoutes(router, {
-    db,
+    pick: () => db,
     accounts,
     topic: 'test.statements',
     groupId: 'test.statements',

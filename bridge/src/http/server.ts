@@ -6,7 +6,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccountService } from '../accounts/service';
 import type { JournalService } from '../journal/service';
-import type { ConsistencyDeps } from '../journals/consistency';
+import type { ReadRouteDeps } from '../journals/consistency';
+import type { BalanceReader } from '../balances/reader';
+import { cachedBalanceRoutes } from '../balances/route';
 import { journalReadRoutes } from '../journals/routes';
 import { statementRoutes } from '../statements/routes';
 import type { Ledger } from '../ledger/port';
@@ -17,7 +19,6 @@ import { controlPlaneRoute, observeResponse } from '../monitor/http-hook';
 import type { Monitor } from '../monitor/monitor';
 import { monitorRoutes } from '../monitor/routes';
 import { accountsApp } from './routes/accounts';
-import { balanceRoutes } from './routes/balances';
 import { journalRoutes } from './routes/journal';
 import { transferRoutes } from './routes/transfers';
 
@@ -25,12 +26,16 @@ export interface ApiDeps {
   journals: JournalService;
   accounts: AccountService;
   ledger: Ledger;
+  balances: BalanceReader;
   /** Reads of the projections (journals, statements) and their consistency tokens. */
-  reads: ConsistencyDeps;
+  reads: ReadRouteDeps;
   /** For /health: which ledger, and where. */
   ledgerInfo: { kind: string; at: string };
-  /** For /ready: resolves when every dependency answers, rejects with the first that does not. */
-  ready: () => Promise<void>;
+  /**
+   * For /ready: rejects with the first dependency that does not answer; resolves with the ones
+   * that work degraded (the service still answers).
+   */
+  ready: () => Promise<string[]>;
   log: Logger;
   monitor?: Monitor;
 }
@@ -50,12 +55,16 @@ export function createHandler(deps: ApiDeps): http.RequestListener {
     sendJson(res, 200, { status: 'ok', ledger: deps.ledgerInfo });
   });
   router.on('GET', '/ready', async ({ res }) => {
-    await deps.ready();
-    sendJson(res, 200, { status: 'ready' });
+    const degraded = await deps.ready();
+    sendJson(
+      res,
+      200,
+      degraded.length === 0 ? { status: 'ready' } : { status: 'degraded', degraded },
+    );
   });
   journalRoutes(router, deps.journals, deps.log);
-  balanceRoutes(router, deps.accounts, deps.ledger);
-  transferRoutes(router, deps.ledger);
+  cachedBalanceRoutes(router, deps.balances);
+  transferRoutes(router, deps.ledger, deps.balances);
   journalReadRoutes(router, deps.reads);
   statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
   if (deps.monitor !== undefined) monitorRoutes(router, deps.monitor);

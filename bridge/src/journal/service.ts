@@ -14,6 +14,7 @@ import {
   TransferFlags,
 } from '../ledger/port';
 import { journalTransferIds, transferId } from '../ledger/ids';
+import { balanceChange, encodeBalanceToken } from '../balances/token';
 import type { EventPosition } from '../events/producer';
 import { JournalError } from './errors';
 import type { Journal, JournalOutcome, OutcomeKind, TransferOutcome } from './model';
@@ -34,11 +35,17 @@ export interface OutcomeSink {
   publish(outcome: JournalOutcome): Promise<EventPosition>;
 }
 
+/** The balance cache: told which accounts a posting changed, as of which ledger time. */
+export interface BalanceChanges {
+  onPosted(ledgerIds: readonly bigint[], ledgerTimestampNs: bigint): Promise<void>;
+}
+
 export interface JournalServiceDeps {
   accounts: AccountDirectory;
   batcher: ChainSubmitter;
   ledger: Pick<Ledger, 'lookupTransfers'>;
   outcomes: OutcomeSink;
+  balances?: BalanceChanges;
 }
 
 export interface ReceiptTransfer {
@@ -72,6 +79,8 @@ export interface LineStatus {
 export interface Posted {
   receipt: JournalReceipt;
   position: EventPosition;
+  /** The ledger time of the posting: a balance read with it never shows an older balance. */
+  balanceToken: string;
 }
 
 /** 422: the ledger refused the chain. `lines` gives TigerBeetle's status per transfer. */
@@ -175,6 +184,10 @@ export class JournalService {
       await this.deps.outcomes.publish({ kind: 'rejected', journalId, journal, transfers });
       throw rejection(journalId, transfers, verdict.index);
     }
+    const change = balanceChange(transfers.map((t) => t.transfer));
+    // Not awaited: the local L1 is dropped at once, and the Redis part is bounded; a read that
+    // must see this posting carries the balance token instead.
+    void this.deps.balances?.onPosted(change.ledgerIds, change.ledgerTimestampNs);
     const position = await this.deps.outcomes.publish({ kind, journalId, journal, transfers });
     const receipt: JournalReceipt = {
       journalId,
@@ -188,7 +201,7 @@ export class JournalService {
         timestamp: transfer.timestamp.toString(),
       })),
     };
-    return { receipt, position };
+    return { receipt, position, balanceToken: encodeBalanceToken(change.ledgerTimestampNs) };
   }
 
   private async heldChain(journalId: string): Promise<Transfer[]> {

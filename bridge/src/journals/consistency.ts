@@ -96,6 +96,20 @@ export interface ConsistencyDeps {
 }
 
 /**
+ * What a read route is built with: where to read (`pick`, called once per request, so that the
+ * checkpoint and the data are read on the same server — a replica, or the primary) and the rest
+ * of ConsistencyDeps.
+ */
+export interface ReadRouteDeps extends Omit<ConsistencyDeps, 'db'> {
+  pick: () => Queryable;
+}
+
+/** The per-request dependencies: one server for the whole request. */
+export function forRequest<T extends ReadRouteDeps>(deps: T): T & ConsistencyDeps {
+  return { ...deps, db: deps.pick() };
+}
+
+/**
  * For a read route: when the request carries a token (header `Consistency-Token`, or
  * `?consistency=`), wait until the projections applied it; 425 `projection_behind` (with the
  * projection's current position and Retry-After) when they have not in time, 400 for a token that

@@ -9,14 +9,14 @@
 import { ApiError } from '../http/api-error';
 import { sendJson } from '../http/respond';
 import type { Router } from '../http/router';
-import { awaitConsistency, type ConsistencyDeps } from './consistency';
+import { awaitConsistency, forRequest, type ReadRouteDeps } from './consistency';
 import { readJournal } from './store';
 
 /** Longest accepted journal id (the write path's ids are far shorter). */
 export const JOURNAL_ID_CHARS_MAX = 256;
 const JOURNAL_ID = /^[A-Za-z0-9._:-]+$/;
 
-export type JournalReadDeps = ConsistencyDeps;
+export type JournalReadDeps = ReadRouteDeps;
 
 export function journalReadRoutes(router: Router, deps: JournalReadDeps): void {
   router.on('GET', '/api/journal/:journalId', async (ctx) => {
@@ -24,8 +24,9 @@ export function journalReadRoutes(router: Router, deps: JournalReadDeps): void {
     if (journalId.length > JOURNAL_ID_CHARS_MAX || !JOURNAL_ID.test(journalId)) {
       throw new ApiError(400, 'invalid_journal_id', 'not a journal id', { field: 'journalId' });
     }
-    await awaitConsistency(ctx, deps);
-    const journal = await readJournal(deps.db, journalId);
+    const read = forRequest(deps);
+    await awaitConsistency(ctx, read);
+    const journal = await readJournal(read.db, journalId);
     if (journal === null) {
       throw new ApiError(404, 'journal_not_found', `no journal '${journalId}'`, {
         field: 'journalId',

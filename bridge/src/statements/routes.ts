@@ -7,7 +7,12 @@
  * while postings are appended. Errors: 400 `invalid_limit` / `invalid_cursor` with the field,
  * 404 `account_not_found`.
  */
-import { awaitConsistency, type ConsistencyDeps } from '../journals/consistency';
+import {
+  awaitConsistency,
+  type ConsistencyDeps,
+  forRequest,
+  type ReadRouteDeps,
+} from '../journals/consistency';
 import type { AccountRecord } from '../accounts/model';
 import { ApiError } from '../http/api-error';
 import { sendJson } from '../http/respond';
@@ -17,9 +22,12 @@ import { decodeCursor, encodeCursor, type StatementKey } from './cursor';
 export const STATEMENT_LIMIT_DEFAULT = 50;
 export const STATEMENT_LIMIT_MAX = 500;
 
-export interface StatementDeps extends ConsistencyDeps {
+export interface StatementRouteDeps extends ReadRouteDeps {
   accounts: { requireAccount(accountId: string): Promise<AccountRecord> };
 }
+
+/** One request's dependencies: the server `pick` chose, for the checkpoint and the page. */
+export type StatementDeps = StatementRouteDeps & ConsistencyDeps;
 
 export interface StatementEntry {
   timestamp: string;
@@ -140,10 +148,11 @@ export async function readStatement(
   };
 }
 
-export function statementRoutes(router: Router, deps: StatementDeps): void {
+export function statementRoutes(router: Router, deps: StatementRouteDeps): void {
   router.on('GET', '/api/accounts/:accountId/entries', async (ctx) => {
     const query = parseStatementQuery(ctx.req.url ?? '/');
-    await awaitConsistency(ctx, deps);
-    sendJson(ctx.res, 200, await readStatement(deps, ctx.params[0]!, query));
+    const read = forRequest(deps);
+    await awaitConsistency(ctx, read);
+    sendJson(ctx.res, 200, await readStatement(read, ctx.params[0]!, query));
   });
 }

@@ -32,8 +32,13 @@ export function journalRoutes(router: Router, journals: JournalService, log: Log
       parsed.map(async (item) => {
         try {
           if (!item.ok) throw item.error;
-          const { receipt, position } = await journals.post(item.journal);
-          return { status: 201, journal: receipt, consistencyToken: consistencyToken(position) };
+          const { receipt, position, balanceToken } = await journals.post(item.journal);
+          return {
+            status: 201,
+            journal: receipt,
+            consistencyToken: consistencyToken(position),
+            balanceToken,
+          };
         } catch (error) {
           const answer = toErrorAnswer(error);
           if (answer.unexpected) log.error({ err: error }, 'bulk journal failed');
@@ -64,7 +69,10 @@ export function journalRoutes(router: Router, journals: JournalService, log: Log
  * as the `Consistency-Token` header: reads that pass it wait until the projections have it.
  */
 function sendPosted(res: http.ServerResponse, posted: Posted): void {
-  sendJson(res, 201, posted.receipt, { 'consistency-token': consistencyToken(posted.position) });
+  sendJson(res, 201, posted.receipt, {
+    'consistency-token': consistencyToken(posted.position),
+    'balance-token': posted.balanceToken,
+  });
 }
 
 function hasBody(req: http.IncomingMessage): boolean {

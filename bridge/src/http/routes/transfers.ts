@@ -13,6 +13,8 @@ import {
   U128_MAX,
   U64_MAX,
 } from '../../ledger/port';
+import { balanceChange } from '../../balances/token';
+import type { BalanceChanges } from '../../journal/service';
 import { ApiError } from '../api-error';
 import { readJsonBody } from '../body';
 import { sendJson } from '../respond';
@@ -76,12 +78,19 @@ export function parseTransfersBatch(body: unknown): Transfer[] {
   });
 }
 
-export function transferRoutes(router: Router, ledger: Ledger): void {
+export function transferRoutes(router: Router, ledger: Ledger, balances: BalanceChanges): void {
   router.on('POST', '/api/transfers/batch', async ({ req, res }) => {
     const transfers = parseTransfersBatch(await readJsonBody(req, TRANSFERS_BODY_BYTES_MAX));
     const results = await ledger.createTransfers(transfers);
     if (results.length !== transfers.length) {
       throw new Error(`ledger answered ${results.length} results for ${transfers.length} events`);
+    }
+    const created = transfers
+      .map((transfer, i) => ({ ...transfer, timestamp: results[i]!.timestamp }))
+      .filter((_, i) => results[i]!.status === CreateTransferStatus.created);
+    if (created.length > 0) {
+      const change = balanceChange(created);
+      void balances.onPosted(change.ledgerIds, change.ledgerTimestampNs);
     }
     sendJson(res, 200, {
       results: results.map((result, index) => ({
