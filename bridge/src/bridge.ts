@@ -29,6 +29,7 @@ export interface RunningBridge {
   ledger: OpenedLedger;
   batcher: TransferBatcher;
   publisher: OutcomePublisher;
+  monitor: Monitor;
   stop(): Promise<void>;
 }
 
@@ -113,6 +114,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     }).start();
     cleanup.push(() => monitor.stop());
     monitor.followBalanceCache(() => balances.stats());
+    monitor.followReplicas(() => replicas.lag());
     const publisher = await OutcomePublisher.connect({
       ...publisherOptionsFromConfig(config, log),
       onBatch: monitor.onPublisherBatch,
@@ -160,7 +162,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     cleanup.push(() => server.close());
     log.info({ url: server.url }, 'listening');
 
-    return { url: server.url, ledger, batcher, publisher, stop: unwind };
+    return { url: server.url, ledger, batcher, publisher, monitor, stop: unwind };
   } catch (error) {
     await unwind();
     throw error;

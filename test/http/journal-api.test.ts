@@ -438,3 +438,14 @@ describe('outcome events', () => {
     expect(rejected[0]!.transfers[0]!.status).toBe('exceeds_credits');
   }, 40_000);
 });
+
+describe('monitoring', () => {
+  it('/metrics reports the read replica and the routes by pattern', async () => {
+    await h.bridge.monitor.tick();
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^ledger_bridge_dependency_up\{dependency="replica1"\} 1$/m);
+    expect(text).toMatch(/^ledger_bridge_replica_lag_seconds\{replica="replica1"\} [0-9.e-]+$/m);
+    expect(text).toContain('route="/api/balance/:accountId"');
+    expect(text).not.toContain(`route="/api/balance/${id('bank')}"`);
+  });
+});

@@ -51,6 +51,7 @@ export interface BridgeMetrics {
   cacheHits: client.Counter<'cache' | 'level'>;
   cacheMisses: client.Counter<'cache'>;
   dependencyUp: client.Gauge<'dependency'>;
+  replicaLagSeconds: client.Gauge<'replica'>;
   dependencyCheckDuration: client.Gauge<'dependency'>;
   reconcileMismatches: client.Gauge<string>;
   projectionLagSeconds: client.Gauge<string>;
@@ -156,6 +157,12 @@ export function createBridgeMetrics(options: MetricsOptions = {}): BridgeMetrics
       name: `${p}dependency_up`,
       help: '1 when the dependency answered SELECT 1 within its timeout at the last scrape',
       labelNames: ['dependency'],
+      registers,
+    }),
+    replicaLagSeconds: new client.Gauge({
+      name: `${p}replica_lag_seconds`,
+      help: 'How far each PostgreSQL read replica is behind the primary (NaN: not measured)',
+      labelNames: ['replica'],
       registers,
     }),
     dependencyCheckDuration: new client.Gauge({

@@ -44,6 +44,13 @@ export interface MonitorOptions {
   clock?: MonitorClock;
 }
 
+/** What the monitor reads of each read replica (the replica router's `lag()`). */
+export interface ReplicaHealth {
+  name: string;
+  up: boolean;
+  lagMs: number | null;
+}
+
 export const MONITOR_TICK_MS = 1_000;
 export const HISTORY_SEC_DEFAULT = 300;
 /** Worker /metrics are read every this many ticks. */
@@ -103,6 +110,7 @@ export class Monitor {
   private ticking: Promise<void> | null = null;
   private lastPollErrorMs = -Infinity;
   private cacheSource: (() => BalanceCacheStats) | null = null;
+  private replicaSource: (() => readonly ReplicaHealth[]) | null = null;
   private cacheSeen: BalanceCacheStats['served'] = { l1: 0, l2: 0, ledger: 0 };
 
   constructor(private readonly options: MonitorOptions) {
@@ -176,6 +184,11 @@ export class Monitor {
     this.cacheSeen = { ...source().served };
   }
 
+  /** Follows the read replicas: `dependency_up{dependency=<name>}` and their replay lag. */
+  followReplicas(source: () => readonly ReplicaHealth[]): void {
+    this.replicaSource = source;
+  }
+
   setReconcileMismatches(count: number | null): void {
     this.slo.setMismatches(count);
     this.metrics.reconcileMismatches.set(count ?? Number.NaN);
@@ -221,6 +234,7 @@ export class Monitor {
   private async tickOnce(): Promise<void> {
     this.ticks++;
     this.pollCache();
+    this.pollReplicas();
     await Promise.all([this.pollLag(), this.pollWorkers()]);
     const now = this.clock.nowMs();
     if (this.lagMs !== null) this.slo.observeLagMs(this.lagMs, now);
@@ -260,6 +274,14 @@ export class Monitor {
       cacheHitRatio: lookups === 0 ? null : second.hits / lookups,
     });
     if (this.history.length > this.historySec) this.history.shift();
+  }
+
+  private pollReplicas(): void {
+    for (const replica of this.replicaSource?.() ?? []) {
+      this.metrics.dependencyUp.set({ dependency: replica.name }, replica.up ? 1 : 0);
+      const seconds = replica.lagMs === null ? Number.NaN : replica.lagMs / 1_000;
+      this.metrics.replicaLagSeconds.set({ replica: replica.name }, seconds);
+    }
   }
 
   private pollCache(): void {
