@@ -29,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { v7 as uuidv7 } from 'uuid';
+import { startBridgeProcess, stopProcess } from './bridge-process';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
@@ -69,28 +70,6 @@ function startServer(): Promise<{ child: ChildProcess; base: string; ids: string
       resolve({ child, base: `http://127.0.0.1:${port}`, ids: ids!.split(',') });
     });
   });
-}
-
-/** A real bridge process taking journals over HTTP (load/bench/journals.ts starts it the same way). */
-async function startBridge(dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bridge/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(BRIDGE_PORT),
-      LOG_LEVEL: 'warn',
-      ENGINE_DATA_DIR: dataDir,
-      KAFKA_OUTCOMES_TOPIC: `bench.reads.outcomes.${uuidv7().slice(0, 8)}`,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bridge exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ledger Bridge API:')) resolve();
-    });
-  });
-  return child;
 }
 
 /** Accounts in the bridge, then a paced journal load for `seconds`; resolves with journals/s. */
@@ -211,7 +190,13 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const { child, base, ids } = await startServer();
   const bridgeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-reads-bridge-'));
-  const bridge = WITH_BRIDGE ? await startBridge(bridgeDir) : null;
+  const bridge = WITH_BRIDGE
+    ? await startBridgeProcess({
+        port: BRIDGE_PORT,
+        dataDir: bridgeDir,
+        topic: `bench.reads.outcomes.${uuidv7().slice(0, 8)}`,
+      })
+    : null;
   try {
     // Warm-up: JIT, subjects, L2 fill; not reported.
     await Promise.all(ids.map((id) => getJson(`${base}/a/${id}`)));
@@ -269,11 +254,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const process_ of [child, bridge]) {
-      if (process_ === null) continue;
-      process_.kill('SIGTERM');
-      await new Promise((resolve) => process_.once('exit', resolve));
-    }
+    for (const process_ of [child, bridge]) if (process_ !== null) await stopProcess(process_);
     fs.rmSync(bridgeDir, { recursive: true, force: true });
   }
 }

@@ -13,12 +13,12 @@
  * flags for the bridge process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where the time
  * goes).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { v7 as uuidv7 } from 'uuid';
+import { startBridgeProcess, stopProcess } from './bridge-process';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '16,64,256').split(',').map(Number);
@@ -26,7 +26,6 @@ const BULK_CONNECTIONS = (process.env.BENCH_BULK_CONNECTIONS ?? '4,16').split(',
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000);
 const PORT = Number(process.env.BENCH_PORT ?? 3199);
 const BULK_JOURNALS = 1_000;
-const ROOT = path.resolve(__dirname, '..', '..');
 const BASE = `http://127.0.0.1:${PORT}`;
 const RUN = uuidv7().slice(0, 8);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'single,bulk').split(',');
@@ -39,27 +38,6 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
-}
-
-function startBridge(dataDir: string): Promise<ChildProcess> {
-  const args = [...BRIDGE_NODE_ARGS, '--import', 'tsx', 'bridge/src/main.ts'];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(PORT),
-      LOG_LEVEL: 'warn',
-      ENGINE_DATA_DIR: dataDir,
-      KAFKA_OUTCOMES_TOPIC: `bench.outcomes.${RUN}`,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`bridge exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ledger Bridge API:')) resolve(child);
-    });
-  });
 }
 
 async function postJson(route: string, body: unknown): Promise<number> {
@@ -154,7 +132,12 @@ function print(rows: Row[]): void {
 
 async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-journals-'));
-  const bridge = await startBridge(dataDir);
+  const bridge = await startBridgeProcess({
+    port: PORT,
+    dataDir,
+    topic: `bench.outcomes.${RUN}`,
+    nodeArgs: BRIDGE_NODE_ARGS,
+  });
   try {
     const accounts = await createAccounts();
     // Warm-up: JIT, connection pools, Kafka producer, not reported.
@@ -200,8 +183,7 @@ async function main(): Promise<void> {
         `hot ${Math.round(atP99('hot account'))}`,
     );
   } finally {
-    bridge.kill('SIGTERM');
-    await new Promise((resolve) => bridge.once('exit', resolve));
+    await stopProcess(bridge);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
