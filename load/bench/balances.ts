@@ -19,7 +19,7 @@
  *
  * autocannon reports p50/p90/p97.5/p99, not p95: the table shows p97.5, an upper bound of p95.
  *
- * Settings (env): BENCH_SECONDS (10 per scenario), BENCH_CONNECTIONS (64), BENCH_WRITE_RATE
+ * Settings (env): BENCH_SECONDS (10 per scenario), BENCH_CONNECTIONS (32), BENCH_WRITE_RATE
  * (1,000 journals/s), BENCH_READ_ACCOUNTS (1,000), BENCH_STALENESS_SAMPLES (300),
  * BENCH_SCENARIOS ("l1,l2,miss").
  */
@@ -32,7 +32,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { startBridgeProcess, stopProcess } from './bridge-process';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WRITE_RATE = Number(process.env.BENCH_WRITE_RATE ?? 1_000);
 const STALENESS_SAMPLES = Number(process.env.BENCH_STALENESS_SAMPLES ?? 300);
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'l1,l2,miss').split(',');
