@@ -1,45 +1,103 @@
 /**
- * `npm start`'s processes: the bridge API and the projection worker, side by side, as production
- * runs them (docker-compose.production.yml). SIGINT/SIGTERM stop both gracefully; if either dies
- * on its own, the other is stopped too and the exit status says so.
+ * `npm start`'s processes, side by side as production runs them: the bridge API and the
+ * projection worker, and — unless TB_ADDRESSES names a TigerBeetle cluster — the embedded engine
+ * as one shared server (ENGINE_ADDRESS, default 127.0.0.1:3100) that both use, so the worker can
+ * reconcile and several bridges could share the ledger.
+ *
+ * SIGINT/SIGTERM stop the bridge and the worker first, then the engine, which closes its log
+ * last. If any process dies on its own, the others are stopped the same way and the exit status
+ * says so.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import readline from 'node:readline';
 
 const ROOT = path.resolve(__dirname, '..');
-const PROCESSES = [
-  { name: 'bridge', entry: 'bridge/src/main.ts' },
-  { name: 'projections', entry: 'projections/src/main.ts' },
-] as const;
+const ENGINE_ADDRESS_DEFAULT = '127.0.0.1:3100';
+/** Longest the engine may take to replay its log and listen (ms). */
+const ENGINE_START_TIMEOUT_MS = 120_000;
 
-const children = new Map<string, ChildProcess>();
 let stopping = false;
 let exitCode = 0;
+const apps = new Map<string, ChildProcess>();
+let engine: ChildProcess | null = null;
 
-function stopAll(signal: NodeJS.Signals): void {
-  if (stopping) return;
-  stopping = true;
-  for (const child of children.values()) child.kill(signal);
-}
-
-for (const { name, entry } of PROCESSES) {
+function start(name: string, entry: string, env: NodeJS.ProcessEnv, pipe = false): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
-    stdio: 'inherit',
-    env: process.env,
+    stdio: pipe ? ['ignore', 'pipe', 'inherit'] : 'inherit',
+    env,
   });
-  children.set(name, child);
   child.on('exit', (code, signal) => {
-    children.delete(name);
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping the others`);
       exitCode = 1;
-      stopAll('SIGTERM');
+      void stopAll();
     } else if (code !== 0 && code !== null) {
       exitCode = code;
     }
-    if (children.size === 0) process.exit(exitCode);
+  });
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function stopAll(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const child of apps.values()) child.kill('SIGTERM');
+  await Promise.all([...apps.values()].map(exited));
+  if (engine !== null) {
+    engine.kill('SIGTERM');
+    await exited(engine);
+  }
+  process.exit(exitCode);
+}
+
+/** Starts the shared engine and resolves with the address it listens on. */
+async function startEngine(address: string): Promise<string> {
+  engine = start(
+    'engine',
+    'tb-cluster/embedded/server-main.ts',
+    {
+      ...process.env,
+      ENGINE_ADDRESS: address,
+    },
+    true,
+  );
+  const lines = readline.createInterface({ input: engine.stdout! });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error('the engine did not start')),
+      ENGINE_START_TIMEOUT_MS,
+    );
+    lines.on('line', (line) => {
+      console.log(line);
+      const listening = /^engine listening on (\S+)/.exec(line);
+      if (listening !== null) {
+        clearTimeout(timer);
+        resolve(listening[1]!);
+      }
+    });
   });
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopAll(signal));
+async function main(): Promise<void> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll());
+  const env = { ...process.env };
+  if (env.TB_ADDRESSES === undefined) {
+    env.ENGINE_ADDRESS = await startEngine(env.ENGINE_ADDRESS ?? ENGINE_ADDRESS_DEFAULT);
+  }
+  if (stopping) return;
+  apps.set('bridge', start('bridge', 'bridge/src/main.ts', env));
+  apps.set('projections', start('projections', 'projections/src/main.ts', env));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  exitCode = 1;
+  void stopAll();
+});

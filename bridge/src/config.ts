@@ -104,6 +104,15 @@ const schema = z.object({
   ENGINE_DATA_DIR: z.string().default(path.join(REPO_ROOT, '.run', 'engine')),
   /** Only for throwaway benchmarks: without fsync an acknowledged transfer can be lost. */
   ENGINE_FSYNC: boolean.default(true),
+  /**
+   * A shared engine server's host:port (tb-cluster/embedded/server-main.ts; no authentication:
+   * keep it on 127.0.0.1). Set, and TB_ADDRESSES unset: this process is its client instead of
+   * opening ENGINE_DATA_DIR, so several processes share one engine.
+   */
+  ENGINE_ADDRESS: z
+    .string()
+    .regex(/^[^:]*:\d{1,5}$/, 'must be host:port')
+    .optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -6,7 +6,7 @@ import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../../bridge/src/config';
 import { createKafkaClient } from '../../bridge/src/events/kafka';
-import { openTigerBeetleLedger } from '../../bridge/src/ledger/tigerbeetle';
+import { openLedger } from '../../bridge/src/ledger/open';
 import type { Logger } from '../../bridge/src/logger';
 import { migrateUp } from '../../bridge/src/store/migrate';
 import { createDirectPool, createPools, type Pools } from '../../bridge/src/store/pool';
@@ -124,10 +124,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 }
 
 /**
- * The periodic reconciliation needs the ledger. A TigerBeetle cluster takes any number of
- * clients; the embedded engine belongs to the one process that opened it (the bridge), so with
- * the engine the worker does not reconcile and `ledger-bridge reconcile` is run while the bridge
- * is stopped.
+ * The periodic reconciliation needs the ledger. A TigerBeetle cluster and a shared engine server
+ * (ENGINE_ADDRESS) take any number of clients; an engine opened in-process belongs to the one
+ * process that opened it (the bridge), so then the worker does not reconcile.
  */
 async function startReconciler(
   config: Config,
@@ -136,15 +135,14 @@ async function startReconciler(
   kafka: Kafka,
   logger: Logger,
 ): Promise<{ periodic: PeriodicReconcile; stop(): Promise<void> } | null> {
-  if (config.TB_ADDRESSES === undefined) {
-    logger.info('no TigerBeetle cluster configured: periodic reconciliation is off in the worker');
+  if (config.TB_ADDRESSES === undefined && config.ENGINE_ADDRESS === undefined) {
+    logger.info(
+      'neither a TigerBeetle cluster nor a shared engine server is configured: ' +
+        'periodic reconciliation is off in the worker',
+    );
     return null;
   }
-  const ledger = await openTigerBeetleLedger({
-    clusterId: config.TB_CLUSTER_ID,
-    addresses: config.TB_ADDRESSES,
-    requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
-  });
+  const { ledger } = await openLedger(config);
   const admin = kafka.admin();
   await admin.connect();
   const horizon = kafkaCaughtUpHorizon({

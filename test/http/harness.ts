@@ -30,10 +30,21 @@ export interface Harness {
   dispose(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * Join another harness's run (its cache namespace and topic) and keep the database as it is:
+   * a second API instance of the same deployment.
+   */
+  joining?: Harness;
+}
+
+export async function startHarness(
+  env: Record<string, string> = {},
+  options: HarnessOptions = {},
+): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-http-'));
-  const run = randomUUID().slice(0, 8);
-  const topic = `test.outcomes.${randomUUID()}`;
+  const run = options.joining?.run ?? randomUUID().slice(0, 8);
+  const topic = options.joining?.topic ?? `test.outcomes.${randomUUID()}`;
   const base = loadConfig(process.env);
   const config = loadConfig({
     ...process.env,
@@ -50,9 +61,11 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     ENGINE_DATA_DIR: dataDir,
     KAFKA_OUTCOMES_TOPIC: topic,
     KAFKA_OUTCOMES_PARTITIONS: '3',
+    // A shared engine server only when the test asks for one.
+    ENGINE_ADDRESS: undefined,
     ...env,
   });
-  await emptyDatabase(config.DATABASE_DIRECT_URL);
+  if (options.joining === undefined) await emptyDatabase(config.DATABASE_DIRECT_URL);
   const bridge = await startBridge(config, createLogger(config.LOG_LEVEL));
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => (stopping ??= bridge.stop());

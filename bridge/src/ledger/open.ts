@@ -1,13 +1,15 @@
 /**
  * Chooses the Ledger adapter from configuration: a TigerBeetle cluster when TB_ADDRESSES lists
- * its replicas, else the embedded engine (development, CI, benchmarks of the bridge itself).
+ * its replicas; else the embedded engine (development, CI, benchmarks of the bridge itself) —
+ * a shared engine server when ENGINE_ADDRESS names one, or opened in this process.
  */
 import { openEmbeddedLedger } from '../../../tb-cluster/embedded';
 import type { Config } from '../config';
+import { openEngineClient } from './engine-client';
 import type { Ledger } from './port';
 import { openTigerBeetleLedger } from './tigerbeetle';
 
-export type LedgerKind = 'tigerbeetle' | 'embedded';
+export type LedgerKind = 'tigerbeetle' | 'embedded' | 'engine-server';
 
 export interface OpenedLedger {
   kind: LedgerKind;
@@ -24,6 +26,13 @@ export async function openLedger(config: Config): Promise<OpenedLedger> {
       requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
     });
     return { kind: 'tigerbeetle', ledger, where: config.TB_ADDRESSES.join(',') };
+  }
+  if (config.ENGINE_ADDRESS !== undefined) {
+    const ledger = await openEngineClient({
+      address: config.ENGINE_ADDRESS,
+      requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
+    });
+    return { kind: 'engine-server', ledger, where: `tcp://${config.ENGINE_ADDRESS}` };
   }
   const ledger = await openEmbeddedLedger({
     dataDir: config.ENGINE_DATA_DIR,

@@ -94,9 +94,9 @@ function lockedMessage(error: Error, dataDir: string): string {
   return (
     `cannot open the embedded ledger engine: ${error.message}.\n` +
     `The embedded engine allows one process per data directory (${dataDir}), and a running ` +
-    'bridge holds it. Run the reconciler inside that process (the projection worker runs it ' +
-    'periodically), stop the bridge first, or set TB_ADDRESSES to reconcile against a ' +
-    'TigerBeetle cluster, which any number of clients may read.'
+    'bridge holds it. Set ENGINE_ADDRESS to the shared engine server the bridge uses ' +
+    '(`npm run engine`; `npm start` runs one), stop the bridge first, or set TB_ADDRESSES to ' +
+    'reconcile against a TigerBeetle cluster, which any number of clients may read.'
   );
 }
 
