@@ -18,48 +18,25 @@ import {
   TransferFlags as F,
   U128_MAX,
 } from '../../bridge/src/ledger/port';
+import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
 import { StateMachine } from '../../tb-cluster/embedded/state-machine';
 
 const WALL_START_NS = 1_700_000_000_000_000_000n;
 const TIMESTAMP_MAX = (1n << 63n) - 1n;
 
-function account(id: bigint, fields: Partial<Account> = {}): Account {
-  return {
-    id,
-    debits_pending: 0n,
-    debits_posted: 0n,
-    credits_pending: 0n,
-    credits_posted: 0n,
-    user_data_128: 0n,
-    user_data_64: 0n,
-    user_data_32: 0,
-    reserved: 0,
-    ledger: 1,
-    code: 1,
-    flags: 0,
-    timestamp: 0n,
-    ...fields,
-  };
-}
+const account = (id: bigint, fields: Partial<Account> = {}): Account =>
+  newAccount({ id, ledger: 1, code: 1, ...fields });
 
-function transfer(id: bigint, fields: Partial<Transfer> = {}): Transfer {
-  return {
+const transfer = (id: bigint, fields: Partial<Transfer> = {}): Transfer =>
+  newTransfer({
     id,
     debit_account_id: 1n,
     credit_account_id: 2n,
     amount: 10n,
-    pending_id: 0n,
-    user_data_128: 0n,
-    user_data_64: 0n,
-    user_data_32: 0,
-    timeout: 0,
     ledger: 1,
     code: 1,
-    flags: 0,
-    timestamp: 0n,
     ...fields,
-  };
-}
+  });
 
 /** A machine with a wall clock the test moves by hand. */
 class Harness {
