@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, idempotently: Debian packages (PostgreSQL 15,
 # PgBouncer, Redis, nginx, Java 17, Maven, Chromium for the dashboard's browser test), the npm
-# packages, Apache Kafka's jars from Maven Central, and the Compose validator (.tools/compose-check,
-# Go). A re-run on a machine that has everything only checks, and takes well under a second.
+# packages, Apache Kafka's jars from Maven Central, the Compose validator (.tools/compose-check,
+# Go) and k6 (.tools/k6, built from its Go module). A re-run on a machine that has everything only checks, and takes well under a second.
 set -euo pipefail
 LOG_TAG=setup
 source "$(dirname "$0")/lib/common.sh"
@@ -190,6 +190,26 @@ build_compose_check() {
   say "compose-check: built"
 }
 
+# k6, pinned, built from its Go module (never a downloaded binary). The build lives in the
+# machine-level cache, so every clone reuses it; .tools/k6 links to it.
+K6_VERSION="v1.4.2"
+build_k6() {
+  local go_bin cached="$CACHE_DIR/k6-$K6_VERSION/k6"
+  go_bin="$(go_binary)"
+  if [[ ! -x "$cached" ]]; then
+    [[ -x "$go_bin" ]] || die "Go is not installed (it is part of this machine image)"
+    say "k6 $K6_VERSION: building from its Go module (about a minute the first time)"
+    GOBIN="$(dirname "$cached")" "$go_bin" install "go.k6.io/k6@$K6_VERSION" \
+      >"$CACHE_DIR/k6-build.log" 2>&1 ||
+      fail_with_log go "$CACHE_DIR/k6-build.log" "building k6 failed"
+    say "k6 $K6_VERSION: built"
+  else
+    say "k6 $K6_VERSION: present ($cached)"
+  fi
+  mkdir -p "$ROOT_DIR/.tools"
+  ln -sfn "$cached" "$ROOT_DIR/.tools/k6"
+}
+
 check_java() {
   local version
   version="$(/usr/bin/java -version 2>&1 | head -n 1)"
@@ -206,6 +226,7 @@ main() {
   with_lock "$RUN_DIR/setup-npm.lock" install_npm_packages
   with_lock "$CACHE_DIR/setup.lock" resolve_kafka_jars
   with_lock "$RUN_DIR/setup-tools.lock" build_compose_check
+  with_lock "$CACHE_DIR/setup.lock" build_k6
   say "done in $(($(now_ms) - started_ms)) ms"
 }
 
