@@ -70,7 +70,13 @@ export function setup() {
       ids.slice(i, i + 50).map((id) => [
         'POST',
         `${BASE_URL}/api/accounts`,
-        JSON.stringify({ accountId: id, name: id, holderId: RUN, accountType: 'asset', asset: 'USD' }),
+        JSON.stringify({
+          accountId: id,
+          name: id,
+          holderId: RUN,
+          accountType: 'asset',
+          asset: 'USD',
+        }),
         { headers: JSON_HEADERS, tags: { scenario_kind: 'setup' } },
       ]),
     );
