@@ -13,84 +13,33 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { openEngineClient } from '../../bridge/src/ledger/engine-client';
-import {
-  BATCH_EVENTS_MAX,
-  CreateAccountStatus,
-  CreateTransferStatus,
-  type Ledger,
-  type Transfer,
-} from '../../bridge/src/ledger/port';
-import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
+import { BATCH_EVENTS_MAX, type Ledger, type Transfer } from '../../bridge/src/ledger/port';
+import { buildBatches, createBenchAccounts, makeRandom, runBatches } from './bench-workload';
 import { openEmbeddedLedger } from '.';
 
 const TRANSFERS = Number(process.env.BENCH_TRANSFERS ?? 500_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 2);
 const ACCOUNTS = 10_000;
-const LEDGER_ID = 1;
 
 let nextId = 1_000_000_000n;
-let seed = 42;
+const random = makeRandom(42);
 
-function random(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x1_0000_0000;
-}
-
-function buildBatches(): Transfer[][] {
-  const accountId = (): bigint => BigInt(1 + Math.floor(random() * ACCOUNTS));
-  const batches: Transfer[][] = [];
-  for (let done = 0; done < TRANSFERS;) {
-    const size = Math.min(BATCH_EVENTS_MAX, TRANSFERS - done);
-    const batch = new Array<Transfer>(size);
-    for (let i = 0; i < size; i++) {
-      const debit = accountId();
-      let credit = accountId();
-      while (credit === debit) credit = accountId();
-      batch[i] = newTransfer({
-        id: nextId++,
-        debit_account_id: debit,
-        credit_account_id: credit,
-        amount: 1n + BigInt(i % 1000),
-        ledger: LEDGER_ID,
-        code: 1,
-      });
-    }
-    batches.push(batch);
-    done += size;
-  }
+function nextBatches(): Transfer[][] {
+  const batches = buildBatches({
+    transfers: TRANSFERS,
+    accountMin: 1,
+    accountMax: ACCOUNTS,
+    hotAccount: null,
+    firstId: nextId,
+    random,
+  });
+  nextId += BigInt(TRANSFERS);
   return batches;
 }
 
-async function createAccounts(ledger: Ledger): Promise<void> {
-  for (let first = 1; first <= ACCOUNTS; first += BATCH_EVENTS_MAX) {
-    const batch = [];
-    for (let id = first; id < first + BATCH_EVENTS_MAX && id <= ACCOUNTS; id++) {
-      batch.push(newAccount({ id: BigInt(id), ledger: LEDGER_ID, code: 1 }));
-    }
-    const results = await ledger.createAccounts(batch);
-    if (results.some((r) => r.status !== CreateAccountStatus.created)) {
-      throw new Error('account creation failed');
-    }
-  }
-}
-
-async function run(ledger: Ledger, batches: Transfer[][]): Promise<number> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < batches.length) {
-      const results = await ledger.createTransfers(batches[next++]!);
-      if (results.some((r) => r.status !== CreateTransferStatus.created)) {
-        throw new Error('a transfer failed');
-      }
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: INFLIGHT }, worker));
-  return TRANSFERS / ((performance.now() - started) / 1000);
-}
+const run = async (ledger: Ledger): Promise<number> =>
+  (await runBatches(ledger, nextBatches(), INFLIGHT)).perSecond;
 
 async function startServerProcess(dataDir: string) {
   const entry = path.join(__dirname, 'server-main.ts');
@@ -115,17 +64,17 @@ async function main(): Promise<void> {
   const server = await startServerProcess(path.join(root, 'served'));
   const remote = await openEngineClient({ address: server.address, requestTimeoutMs: 60_000 });
   try {
-    await createAccounts(local);
-    await createAccounts(remote);
+    await createBenchAccounts(local, ACCOUNTS);
+    await createBenchAccounts(remote, ACCOUNTS);
     const targets: [string, Ledger][] = [
       ['in process', local],
       ['over TCP (engine client → server-main)', remote],
     ];
-    for (const [, ledger] of targets) await run(ledger, buildBatches()); // warm-up
+    for (const [, ledger] of targets) await run(ledger); // warm-up
     const rates = targets.map((): number[] => []);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, [, ledger]] of targets.entries()) {
-        rates[i]!.push(await run(ledger, buildBatches()));
+        rates[i]!.push(await run(ledger));
       }
     }
     console.log(
