@@ -3,10 +3,8 @@
  * from its last snapshot (or from genesis with `--full`) and prints OK or the first bad event.
  * Exit status: 0 every chain OK, 1 a chain was tampered with, 2 bad usage or an error.
  */
-import { loadConfig } from '../../../bridge/src/config';
-import { createDirectPool } from '../../../bridge/src/store/pool';
 import { type ChainReport, verifyChains, type VerifyReport } from './verify';
-import { type CliIo, PROCESS_IO } from '../cli-io';
+import { type CliIo, PROCESS_IO, withDirectPool } from '../cli-io';
 
 const USAGE = 'usage: verify [--full] [--json]';
 
@@ -48,15 +46,10 @@ export async function runVerify(argv: string[], io: CliIo = PROCESS_IO): Promise
     io.err(USAGE);
     return 2;
   }
-  let pool;
   try {
-    const config = loadConfig(io.env);
-    pool = createDirectPool({
-      url: config.DATABASE_DIRECT_URL,
-      max: 1,
-      applicationName: 'ledger-bridge-verify',
-    });
-    const report = await verifyChains(pool, { full: flags.full });
+    const report = await withDirectPool(io, 'ledger-bridge-verify', (pool) =>
+      verifyChains(pool, { full: flags.full }),
+    );
     if (flags.json) io.out(JSON.stringify(report));
     else {
       for (const chain of report.chains) io.out(describe(chain));
@@ -66,7 +59,5 @@ export async function runVerify(argv: string[], io: CliIo = PROCESS_IO): Promise
   } catch (error) {
     io.err(`verify failed: ${(error as Error).message}`);
     return 2;
-  } finally {
-    await pool?.end();
   }
 }

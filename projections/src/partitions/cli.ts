@@ -2,10 +2,8 @@
  * `ledger-bridge partitions ensure [--months-ahead N] [--json] | list [--json]` against
  * DATABASE_DIRECT_URL. Exit status: 0 done, 1 failed (the reason on stderr), 2 bad usage.
  */
-import { loadConfig } from '../../../bridge/src/config';
-import { createDirectPool } from '../../../bridge/src/store/pool';
 import { ensurePartitions, listPartitions, MONTHS_AHEAD_DEFAULT } from './manager';
-import { type CliIo, PROCESS_IO } from '../cli-io';
+import { type CliIo, PROCESS_IO, withDirectPool } from '../cli-io';
 
 const USAGE = 'usage: partitions ensure [--months-ahead N] [--json] | list [--json]';
 
@@ -36,36 +34,29 @@ export async function runPartitions(argv: string[], io: CliIo = PROCESS_IO): Pro
     io.err(USAGE);
     return 2;
   }
-  let pool;
   try {
-    const config = loadConfig(io.env);
-    pool = createDirectPool({
-      url: config.DATABASE_DIRECT_URL,
-      max: 1,
-      applicationName: 'ledger-bridge-partitions',
-    });
-    if (command.kind === 'ensure') {
-      const result = await ensurePartitions(pool, { monthsAhead: command.monthsAhead });
-      if (command.json) io.out(JSON.stringify(result));
-      else {
-        for (const name of result.partitions) {
-          io.out(`${name} ${result.created.includes(name) ? 'created' : 'exists'}`);
+    await withDirectPool(io, 'ledger-bridge-partitions', async (pool) => {
+      if (command.kind === 'ensure') {
+        const result = await ensurePartitions(pool, { monthsAhead: command.monthsAhead });
+        if (command.json) io.out(JSON.stringify(result));
+        else {
+          for (const name of result.partitions) {
+            io.out(`${name} ${result.created.includes(name) ? 'created' : 'exists'}`);
+          }
+        }
+      } else {
+        const partitions = await listPartitions(pool);
+        if (command.json) {
+          const rows = partitions.map((p) => ({ ...p, rowsEstimate: p.rowsEstimate.toString() }));
+          io.out(JSON.stringify(rows));
+        } else {
+          for (const p of partitions) io.out(`${p.name.padEnd(24)} ${p.bounds}`);
         }
       }
-    } else {
-      const partitions = await listPartitions(pool);
-      if (command.json) {
-        const rows = partitions.map((p) => ({ ...p, rowsEstimate: p.rowsEstimate.toString() }));
-        io.out(JSON.stringify(rows));
-      } else {
-        for (const p of partitions) io.out(`${p.name.padEnd(24)} ${p.bounds}`);
-      }
-    }
+    });
     return 0;
   } catch (error) {
     io.err(`partitions ${command.kind} failed: ${(error as Error).message}`);
     return 1;
-  } finally {
-    await pool?.end();
   }
 }
