@@ -68,7 +68,7 @@ export function createHandler(deps: ApiDeps): http.RequestListener {
   journalReadRoutes(router, deps.reads);
   statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
   if (deps.monitor !== undefined) monitorRoutes(router, deps.monitor);
-  const fallback = accountsApp(deps.accounts, deps.ledger, deps.log);
+  const fallback = accountsApp(deps.accounts, deps.balances, deps.log);
 
   return (req, res) => {
     const url = req.url ?? '/';

@@ -6,11 +6,10 @@
 import express from 'express';
 import type { AccountRecord } from '../../accounts/model';
 import type { AccountService } from '../../accounts/service';
-import type { Ledger } from '../../ledger/port';
 import type { Logger } from '../../logger';
 import { ApiError } from '../api-error';
 import { sendError, sendJson } from '../respond';
-import { readBalance } from './balances';
+import type { BalanceReader } from '../../balances/reader';
 
 export const ACCOUNT_BODY_BYTES_MAX = 16 * 1024;
 
@@ -33,7 +32,7 @@ export function accountJson(account: AccountRecord): Record<string, unknown> {
 
 export function accountsApp(
   accounts: AccountService,
-  ledger: Ledger,
+  balances: BalanceReader,
   log: Logger,
 ): express.Express {
   const app = express();
@@ -46,8 +45,9 @@ export function accountsApp(
   });
 
   app.get('/api/accounts/:accountId', async (req, res) => {
-    const { record, balance } = await readBalance(accounts, ledger, req.params.accountId);
-    sendJson(res, 200, { ...accountJson(record), balance });
+    const record = await accounts.requireAccount(req.params.accountId);
+    const { view } = await balances.read(record.accountId);
+    sendJson(res, 200, { ...accountJson(record), balance: view });
   });
 
   app.use((req, _res, next) => {
