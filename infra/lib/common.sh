@@ -24,6 +24,9 @@ APP_DB_PASSWORD=ledger
 APP_DB_NAME=ledger
 # The integration tests' database: they reset it freely, so `npm start`'s data is never touched.
 TEST_DB_NAME=ledger_test
+# The load runs' database (`npm run load`, `bench:compare`): emptied at the start of every run, so
+# the reconciler after a run compares exactly what that run wrote.
+LOAD_DB_NAME=ledger_load
 
 KAFKA_VERSION=3.9.1
 PG_BIN=/usr/lib/postgresql/15/bin

@@ -42,6 +42,7 @@ pgbouncer_write_config() {
 [databases]
 $APP_DB_NAME = host=$BIND_HOST port=$PG_PORT dbname=$APP_DB_NAME
 $TEST_DB_NAME = host=$BIND_HOST port=$PG_PORT dbname=$TEST_DB_NAME
+$LOAD_DB_NAME = host=$BIND_HOST port=$PG_PORT dbname=$LOAD_DB_NAME
 
 [pgbouncer]
 listen_addr = $BIND_HOST
@@ -74,6 +75,15 @@ pgbouncer_up() {
   if [[ -n "$pid" ]]; then
     wait_until 10 pgbouncer_healthy ||
       fail_with_log pgbouncer "$PGB_LOG" "running (pid $pid) but no query gets through"
+    # A PgBouncer started by an older checkout may lack a database this one routes: rewrite its
+    # configuration and let it reload (SIGHUP) without dropping a connection.
+    local before
+    before="$(cat "$PGB_INI" 2>/dev/null || true)"
+    pgbouncer_write_config
+    if [[ "$(cat "$PGB_INI")" != "$before" ]]; then
+      kill -HUP "$pid"
+      say "pgbouncer: configuration changed, reloaded"
+    fi
     say "pgbouncer: already running (pid $pid)"
     return 0
   fi

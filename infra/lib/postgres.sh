@@ -99,11 +99,15 @@ SELECT 'CREATE DATABASE $APP_DB_NAME OWNER $APP_DB_USER ENCODING ''UTF8'''
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$APP_DB_NAME') \gexec
 SELECT 'CREATE DATABASE $TEST_DB_NAME OWNER $APP_DB_USER ENCODING ''UTF8'''
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$TEST_DB_NAME') \gexec
+SELECT 'CREATE DATABASE $LOAD_DB_NAME OWNER $APP_DB_USER ENCODING ''UTF8'''
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$LOAD_DB_NAME') \gexec
 -- Local stack only: the replica tests pause and resume WAL replay on the standby as
 -- '$APP_DB_USER' (grants are per database and replicate). A production role would not hold them.
 \c $APP_DB_NAME
 GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO $APP_DB_USER;
 \c $TEST_DB_NAME
+GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO $APP_DB_USER;
+\c $LOAD_DB_NAME
 GRANT EXECUTE ON FUNCTION pg_wal_replay_pause(), pg_wal_replay_resume() TO $APP_DB_USER;
 EOF
 }
