@@ -30,6 +30,11 @@ const schema = z.object({
   /** The worker's /metrics listener (0: any free port). */
   PROJECTIONS_METRICS_HOST: z.string().default('127.0.0.1'),
   PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  /**
+   * How often the worker reconciles TigerBeetle with PostgreSQL when it can reach the ledger (ms);
+   * 0: never (load runs reconcile once, after the load, instead of competing with it for CPU).
+   */
+  PROJECTIONS_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** Run the migrations at start (off when another process owns them). */
   PROJECTIONS_MIGRATE: boolean.default(true),
   /** Run only these projections (by name); unset: all of PROJECTIONS. */

@@ -26,9 +26,6 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** How often the worker reconciles TigerBeetle with PostgreSQL. */
-export const RECONCILE_INTERVAL_MS = 60_000;
-
 export interface WorkerOptions {
   config: Config;
   projectionsConfig: ProjectionsConfig;
@@ -135,6 +132,10 @@ async function startReconciler(
   kafka: Kafka,
   logger: Logger,
 ): Promise<{ periodic: PeriodicReconcile; stop(): Promise<void> } | null> {
+  if (settings.PROJECTIONS_RECONCILE_INTERVAL_MS === 0) {
+    logger.info('PROJECTIONS_RECONCILE_INTERVAL_MS is 0: periodic reconciliation is off');
+    return null;
+  }
   if (config.TB_ADDRESSES === undefined && config.ENGINE_ADDRESS === undefined) {
     logger.info(
       'neither a TigerBeetle cluster nor a shared engine server is configured: ' +
@@ -152,7 +153,7 @@ async function startReconciler(
     consumerGroup: config.PROJECTIONS_GROUP_ID,
   });
   const periodic = startPeriodicReconcile({ db: pools.primary, ledger, horizon }, logger, {
-    intervalMs: RECONCILE_INTERVAL_MS,
+    intervalMs: settings.PROJECTIONS_RECONCILE_INTERVAL_MS,
   });
   return {
     periodic,

@@ -1,0 +1,100 @@
+/**
+ * Runs one k6 script (built by set-up from its Go module into .tools/k6) and keeps what the report
+ * is made of: k6's end-of-test summary (`--summary-export`), every request's sample as gzipped CSV
+ * (the time series: a few percent of k6's CPU at 5,000 requests/s, measured), and k6's own output.
+ *
+ * k6 exits 99 when a threshold (an SLO) is crossed: that is a result to report, not a failure of
+ * the run; any other non-zero status is.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const K6_BIN = path.join(ROOT, '.tools', 'k6');
+/** k6's exit status when thresholds were crossed. */
+export const K6_THRESHOLDS_CROSSED = 99;
+
+export interface K6Run {
+  exitCode: number;
+  thresholdsPassed: boolean;
+  summaryPath: string;
+  samplesPath: string;
+  logPath: string;
+}
+
+export async function runK6(
+  script: string,
+  env: Record<string, string>,
+  outDir: string,
+  label: string,
+): Promise<K6Run> {
+  if (!fs.existsSync(K6_BIN)) {
+    throw new Error(`k6 is not built: run \`npm run setup\` (it builds ${K6_BIN})`);
+  }
+  const summaryPath = path.join(outDir, `${label}.k6-summary.json`);
+  const samplesPath = path.join(outDir, `${label}.samples.csv.gz`);
+  const logPath = path.join(outDir, `${label}.k6.log`);
+  const args = ['run', '--no-usage-report', '--summary-export', summaryPath];
+  args.push('--out', `csv=${samplesPath}`);
+  for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
+  args.push(path.join(ROOT, 'load', 'k6', script));
+  const log = fs.createWriteStream(logPath);
+  const child = spawn(K6_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // k6's progress and summary to the terminal as it runs, and into the log.
+  child.stdout.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    log.write(chunk);
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    log.write(chunk);
+  });
+  const exitCode = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+  await new Promise((resolve) => log.end(resolve));
+  if (exitCode !== 0 && exitCode !== K6_THRESHOLDS_CROSSED) {
+    throw new Error(`k6 ${script} failed with status ${exitCode}; see ${logPath}`);
+  }
+  return {
+    exitCode,
+    thresholdsPassed: exitCode === 0,
+    summaryPath,
+    samplesPath,
+    logPath,
+  };
+}
+
+/** The few facts of k6's summary export the report quotes. */
+export interface K6Summary {
+  journalsPosted: number;
+  checksPassed: number;
+  checksFailed: number;
+  /** Every threshold, by metric: expression → crossed. */
+  thresholds: { metric: string; expression: string; crossed: boolean }[];
+}
+
+interface SummaryExport {
+  metrics: Record<
+    string,
+    { count?: number; passes?: number; fails?: number; thresholds?: Record<string, boolean> }
+  >;
+}
+
+export function readK6Summary(summaryPath: string): K6Summary {
+  const summary = JSON.parse(fs.readFileSync(summaryPath, 'utf8')) as SummaryExport;
+  const thresholds: K6Summary['thresholds'] = [];
+  for (const [metric, values] of Object.entries(summary.metrics)) {
+    for (const [expression, crossed] of Object.entries(values.thresholds ?? {})) {
+      thresholds.push({ metric, expression, crossed });
+    }
+  }
+  return {
+    journalsPosted: summary.metrics.journals_posted?.count ?? 0,
+    checksPassed: summary.metrics.checks?.passes ?? 0,
+    checksFailed: summary.metrics.checks?.fails ?? 0,
+    thresholds,
+  };
+}

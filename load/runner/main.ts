@@ -1,0 +1,162 @@
+/**
+ * `npm run load -- <scenario>` (and `load:tps`, `load:spike`, `load:balance`, `load:mixed`): runs
+ * one k6 scenario of load/k6 against the ledger, audits what the ledger kept, and writes the report
+ * (summary.json, report.md, chart.png, and k6's raw samples) to load/results/<time>-<scenario>/.
+ *
+ * Unless LOAD_BASE_URL names a running bridge, the runner starts its own (stack.ts: engine server,
+ * bridge, projection worker on the emptied `ledger_load` database) and stops it afterwards; the
+ * local services (PostgreSQL, PgBouncer, Redis, Kafka) are started by the npm script first.
+ * Against LOAD_BASE_URL, the audit uses this process's environment (DATABASE_DIRECT_URL,
+ * ENGINE_ADDRESS or TB_ADDRESSES, KAFKA_OUTCOMES_TOPIC, PROJECTIONS_GROUP_ID): point it at the
+ * same stack, or set LOAD_AUDIT=0.
+ *
+ * Settings for k6 come from the environment (ACCOUNTS, HOT_SHARE, TPS_MAX, SPIKE_RATE, ... — see
+ * each script's header). Exit status: 0 when every SLO threshold held and the audit is clean,
+ * 1 otherwise (the report is written either way), 2 bad usage.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { auditRun } from './audit';
+import { writeChart } from './chart';
+import { readK6Summary, runK6 } from './k6';
+import { machine, markdown, type RunReport, writeReport } from './report';
+import { readSeries } from './series';
+import { type LoadStack, startLoadStack } from './stack';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const RESULTS_DIR = path.join(ROOT, 'load', 'results');
+const JOURNAL = 'POST /api/journal';
+const BALANCE = 'GET /api/balance/:accountId';
+
+interface Scenario {
+  script: string;
+  /** The request kinds it makes (k6 `name` tags), for the tables and the chart. */
+  requests: string[];
+  about: string;
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  tps: {
+    script: 'tps.js',
+    requests: [JOURNAL],
+    about: 'journals at 1,000/s, 2,000/s, then TPS_MAX/s (constant arrival rate)',
+  },
+  spike: {
+    script: 'spike.js',
+    requests: [JOURNAL],
+    about: 'journals at SPIKE_BASE/s, SPIKE_RATE/s for SPIKE_SECONDS, then back',
+  },
+  balance: {
+    script: 'balance.js',
+    requests: [BALANCE, JOURNAL],
+    about: 'balance reads at READ_RATE/s while journals post at WRITE_RATE/s',
+  },
+  mixed: {
+    script: 'mixed.js',
+    requests: [BALANCE, JOURNAL],
+    about: "the specification's mix: users ramp to MIXED_VUS, each reads a balance and posts",
+  },
+};
+
+/** The environment variables the k6 scripts read (lib/ledger.js and each script's header). */
+const K6_SETTING =
+  /^(ACCOUNTS|HOT_SHARE|P99_MS|P95_READ_MS|ERROR_RATE_MAX|SMOKE|READ_RATE|WRITE_RATE|(TPS|SPIKE|BALANCE|MIXED)_[A-Z_]+)$/;
+
+export function k6Settings(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => K6_SETTING.test(entry[0]) && entry[1] !== undefined,
+    ),
+  );
+}
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+export function resultsDir(label: string, started: Date): string {
+  const dir = path.join(RESULTS_DIR, `${stamp(started)}-${label}`);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv[0];
+  const scenario = name === undefined ? undefined : SCENARIOS[name];
+  if (scenario === undefined) {
+    console.error(
+      `usage: npm run load -- <scenario>\n\n` +
+        Object.entries(SCENARIOS)
+          .map(([key, s]) => `  ${key.padEnd(8)} load/k6/${s.script}: ${s.about}`)
+          .join('\n'),
+    );
+    return 2;
+  }
+  const started = new Date();
+  const run = `load-${randomUUID().slice(0, 8)}`;
+  const dir = resultsDir(name!, started);
+  const settings = k6Settings(process.env);
+  const external = process.env.LOAD_BASE_URL;
+  let stack: LoadStack | null = null;
+  let target: string;
+  let targetDescription: string;
+  if (external !== undefined) {
+    target = external;
+    targetDescription = 'a running bridge (LOAD_BASE_URL)';
+  } else {
+    const port = Number(process.env.LOAD_PORT ?? 3180);
+    console.log(`starting the bridge, engine server and projection worker on :${port}…`);
+    stack = await startLoadStack({ run, port, dataDir: path.join(ROOT, '.run', 'load', 'engine') });
+    target = stack.baseUrl;
+    targetDescription =
+      "the runner's own stack: embedded engine server (fsync on), bridge, projection worker " +
+      '(all six projections), PostgreSQL `ledger_load` via PgBouncer, Kafka, Redis';
+  }
+  try {
+    const k6 = await runK6(
+      scenario.script,
+      { ...settings, BASE_URL: target, RUN: run },
+      dir,
+      name!,
+    );
+    const summary = readK6Summary(k6.summaryPath);
+    let audit = null;
+    let auditSkipped: string | null = null;
+    if (process.env.LOAD_AUDIT === '0') auditSkipped = 'LOAD_AUDIT=0';
+    else {
+      console.log('auditing: reconcile (after the projections catch up) and verify --full…');
+      audit = await auditRun(stack?.env ?? process.env, summary.journalsPosted, run);
+    }
+    const report: RunReport = {
+      scenario: name!,
+      command: `npm run load -- ${name}`,
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      target,
+      targetDescription,
+      machine: machine(),
+      settings,
+      k6: { ...summary, exitCode: k6.exitCode, thresholdsPassed: k6.thresholdsPassed },
+      requests: await readSeries(k6.samplesPath, scenario.requests),
+      audit,
+      auditSkipped,
+    };
+    writeReport(dir, report);
+    await writeChart(report.requests, path.join(dir, 'chart.png'), `${name} — ${report.startedAt}`);
+    console.log(`\n${markdown(report)}\nreport: ${path.relative(ROOT, dir)}/report.md`);
+    return report.k6.thresholdsPassed && (audit === null || audit.clean) ? 0 : 1;
+  } finally {
+    await stack?.stop();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * The services a load run measures, started the way `npm start` starts them (infra/start-local.ts:
+ * the engine as a shared server, the bridge, the projection worker), but on the load database
+ * (`ledger_load`, emptied first), a fresh engine directory, the run's own Kafka topic, consumer
+ * group and cache namespace. So what the audit after the run compares is exactly what the run wrote.
+ *
+ * The worker's periodic reconciliation is off while the load runs (it would compete for the same
+ * two cores); the runner reconciles once, after the load (audit.ts).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../bridge/src/config';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+export const LOAD_DATABASE = 'ledger_load';
+/** Longest the engine, bridge and worker may take to answer /ready (ms). */
+const READY_TIMEOUT_MS = 120_000;
+
+export interface LoadStackOptions {
+  run: string;
+  /** The bridge's port; the engine listens on port + 1, the worker's metrics on port + 2. */
+  port: number;
+  /** Where the engine keeps its log (emptied first). */
+  dataDir: string;
+}
+
+export interface LoadStack {
+  baseUrl: string;
+  /** The environment the services run with: the audit's commands use the same. */
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** The services' environment for a run: the load database and the run's own names. */
+export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
+  const base = loadConfig(process.env);
+  return {
+    ...process.env,
+    PORT: String(options.port),
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    DATABASE_URL: withDatabase(base.DATABASE_URL, LOAD_DATABASE),
+    DATABASE_DIRECT_URL: withDatabase(base.DATABASE_DIRECT_URL, LOAD_DATABASE),
+    DATABASE_REPLICA_URLS: base.DATABASE_REPLICA_URLS.map((url) =>
+      withDatabase(url, LOAD_DATABASE),
+    ).join(','),
+    ENGINE_ADDRESS: `127.0.0.1:${options.port + 1}`,
+    ENGINE_DATA_DIR: options.dataDir,
+    KAFKA_OUTCOMES_TOPIC: `load.outcomes.${options.run}`,
+    PROJECTIONS_GROUP_ID: `load.projections.${options.run}`,
+    PROJECTIONS_METRICS_PORT: String(options.port + 2),
+    PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
+    BALANCE_CACHE_KEY_PREFIX: `load:${options.run}:bal:`,
+    BALANCE_INVALIDATION_CHANNEL: `load:${options.run}:bal:invalidations`,
+  };
+}
+
+async function emptyDatabase(directUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: directUrl });
+  await client.connect();
+  try {
+    await client.query('DROP SCHEMA IF EXISTS public CASCADE');
+    await client.query('CREATE SCHEMA public');
+  } finally {
+    await client.end();
+  }
+}
+
+/** Resolves once GET `url` answers 200; rejects when `child` exits or the time is up. */
+export async function waitReady(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the service exited (${child.signalCode ?? child.exitCode}) before ${url}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
+/** SIGTERM, then wait for the exit. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export async function startLoadStack(options: LoadStackOptions): Promise<LoadStack> {
+  const env = loadStackEnv(options);
+  await emptyDatabase(env.DATABASE_DIRECT_URL!);
+  fs.rmSync(options.dataDir, { recursive: true, force: true });
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/start-local.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${options.port}`;
+  try {
+    await waitReady(`${baseUrl}/ready`, child, READY_TIMEOUT_MS);
+    await waitReady(`http://127.0.0.1:${options.port + 2}/metrics`, child, READY_TIMEOUT_MS);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+  return { baseUrl, env, stop: () => stopChild(child) };
+}
