@@ -14,20 +14,20 @@
  * each script's header). Exit status: 0 when every SLO threshold held and the audit is clean,
  * 1 otherwise (the report is written either way), 2 bad usage.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { auditRun } from './audit';
 import { writeChart } from './chart';
 import { readK6Summary, runK6 } from './k6';
-import { machine, markdown, type RunReport, writeReport } from './report';
+import { machine, markdown, resultsDir, type RunReport, writeReport } from './report';
 import { readSeries } from './series';
-import { type LoadStack, startLoadStack } from './stack';
+import { type LoadStack, startLoadStack, waitProjectionsDrained } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-export const RESULTS_DIR = path.join(ROOT, 'load', 'results');
 const JOURNAL = 'POST /api/journal';
 const BALANCE = 'GET /api/balance/:accountId';
+/** Longest the projections may take to catch up after the load (ms). */
+const DRAIN_TIMEOUT_MS = 600_000;
 
 interface Scenario {
   script: string;
@@ -71,16 +71,6 @@ export function k6Settings(env: NodeJS.ProcessEnv): Record<string, string> {
   );
 }
 
-function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
-export function resultsDir(label: string, started: Date): string {
-  const dir = path.join(RESULTS_DIR, `${stamp(started)}-${label}`);
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
 async function main(argv: string[]): Promise<number> {
   const name = argv[0];
   const scenario = name === undefined ? undefined : SCENARIOS[name];
@@ -121,6 +111,8 @@ async function main(argv: string[]): Promise<number> {
       name!,
     );
     const summary = readK6Summary(k6.summaryPath);
+    const projectionsDrainMs =
+      stack === null ? null : await waitProjectionsDrained(stack.env, DRAIN_TIMEOUT_MS);
     let audit = null;
     let auditSkipped: string | null = null;
     if (process.env.LOAD_AUDIT === '0') auditSkipped = 'LOAD_AUDIT=0';
@@ -139,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       settings,
       k6: { ...summary, exitCode: k6.exitCode, thresholdsPassed: k6.thresholdsPassed },
       requests: await readSeries(k6.samplesPath, scenario.requests),
+      projectionsDrainMs,
       audit,
       auditSkipped,
     };

@@ -9,6 +9,20 @@ import type { Audit } from './audit';
 import type { K6Summary } from './k6';
 import type { Phase, RequestSeries } from './series';
 
+const ROOT = path.resolve(__dirname, '..', '..');
+/** Git-ignored. */
+export const RESULTS_DIR = path.join(ROOT, 'load', 'results');
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+export function resultsDir(label: string, started: Date): string {
+  const dir = path.join(RESULTS_DIR, `${stamp(started)}-${label}`);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export interface RunReport {
   scenario: string;
   command: string;
@@ -22,6 +36,8 @@ export interface RunReport {
   settings: Record<string, string>;
   k6: K6Summary & { exitCode: number; thresholdsPassed: boolean };
   requests: RequestSeries[];
+  /** How long after the load the projections had applied everything (ms); null: not measured. */
+  projectionsDrainMs: number | null;
   audit: Audit | null;
   /** Why there is no audit, when there is none. */
   auditSkipped: string | null;
@@ -86,6 +102,13 @@ export function markdown(report: RunReport): string {
     for (const phase of series.phases) out.push(phaseRow(series.name, phase));
   }
   out.push('', '## Audit after the run', '');
+  if (report.projectionsDrainMs !== null) {
+    out.push(
+      `The projections had applied every event ${(report.projectionsDrainMs / 1000).toFixed(1)} s ` +
+        'after the load ended (polled every 0.5 s).',
+      '',
+    );
+  }
   if (report.audit === null) out.push(`Not audited: ${report.auditSkipped}`);
   else {
     const a = report.audit;

@@ -17,6 +17,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export const LOAD_DATABASE = 'ledger_load';
 /** Longest the engine, bridge and worker may take to answer /ready (ms). */
 const READY_TIMEOUT_MS = 120_000;
+const LAG_POLL_MS = 500;
 
 export interface LoadStackOptions {
   run: string;
@@ -57,6 +58,8 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
     PROJECTIONS_GROUP_ID: `load.projections.${options.run}`,
     PROJECTIONS_METRICS_PORT: String(options.port + 2),
     PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
+    // Lag is read twice a second, so the drain after the load is timed to half a second.
+    PROJECTIONS_LAG_POLL_MS: String(LAG_POLL_MS),
     BALANCE_CACHE_KEY_PREFIX: `load:${options.run}:bal:`,
     BALANCE_INVALIDATION_CHANNEL: `load:${options.run}:bal:invalidations`,
   };
@@ -123,4 +126,31 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
     throw error;
   }
   return { baseUrl, env, stop: () => stopChild(child) };
+}
+
+/** The worker's total lag (events behind the topic's high watermarks), null before its first poll. */
+export async function projectionLag(env: NodeJS.ProcessEnv): Promise<number | null> {
+  const res = await fetch(`http://127.0.0.1:${env.PROJECTIONS_METRICS_PORT}/metrics`);
+  const text = await res.text();
+  const line = /^ledger_projections_lag_events_total (\S+)$/m.exec(text);
+  const value = line === null ? Number.NaN : Number(line[1]);
+  return Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Waits until the projections have applied everything published (lag 0), and says how long that
+ * took (ms): how far behind the load left them. Rejects after `timeoutMs`.
+ */
+export async function waitProjectionsDrained(
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<number> {
+  const start = Date.now();
+  // A reading taken before the load ended may say 0: wait for two fresh polls first.
+  await new Promise((resolve) => setTimeout(resolve, 2 * LAG_POLL_MS));
+  while (Date.now() - start < timeoutMs) {
+    if ((await projectionLag(env)) === 0) return Date.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the projections did not drain within ${timeoutMs} ms`);
 }

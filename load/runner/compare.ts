@@ -1,0 +1,202 @@
+/**
+ * `npm run bench:compare`: the bridge against the conventional PostgreSQL-only design
+ * (load/baseline: one transaction per journal that locks and updates the account rows), driven by
+ * the same k6 scenario (load/k6/tps.js) in one run on one machine, for uniform accounts and for
+ * one hot account on every journal.
+ *
+ * Each target gets the same ramp of constant arrival rates (COMPARE_STEPS, COMPARE_STEP_SECONDS
+ * each). A step is *held* when the answered rate is ≥ 95% of the offered one, errors are under
+ * 0.1% and p99 < 50 ms; the highest held step is the target's figure, and the ratio is
+ * bridge ÷ baseline. A ramp stops early once p99 passes 1 s (the target is past its capacity).
+ * Both serve on the same PostgreSQL (the baseline on its own schema of `ledger_load`, direct
+ * connections and prepared statements: its best case); between runs the bridge's projections
+ * drain, so neither target is measured while the other's work still runs.
+ *
+ * Settings (env): COMPARE_STEPS ("250,500,1000,1500,2000,3000,4000,5000,6000,7000"),
+ * COMPARE_STEP_SECONDS (10), COMPARE_CASES ("uniform,hot"), ACCOUNTS (1000), LOAD_PORT (3180),
+ * BASELINE_PORT (3300), BASELINE_POOL_SIZE (16).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { auditRun } from './audit';
+import { readK6Summary, runK6 } from './k6';
+import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
+import { type Phase, readSeries } from './series';
+import { startLoadStack, stopChild, waitProjectionsDrained, waitReady } from './stack';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const JOURNAL = 'POST /api/journal';
+const STEPS = (process.env.COMPARE_STEPS ?? '250,500,1000,1500,2000,3000,4000,5000,6000,7000')
+  .split(',')
+  .map(Number);
+const STEP_SECONDS = Number(process.env.COMPARE_STEP_SECONDS ?? 10);
+const CASES = (process.env.COMPARE_CASES ?? 'uniform,hot').split(',');
+const ACCOUNTS = process.env.ACCOUNTS ?? '1000';
+const HELD_P99_MS = 50;
+const HELD_ERROR_SHARE = 0.001;
+const HELD_RATE_SHARE = 0.95;
+const ABORT_P99_MS = 1_000;
+const DRAIN_TIMEOUT_MS = 600_000;
+
+type Target = 'baseline' | 'bridge';
+
+interface Measured {
+  kase: string;
+  target: Target;
+  phases: Phase[];
+  held: Phase | null;
+  accepted: number;
+}
+
+function offered(phase: Phase): number {
+  return Number(phase.scenario.replace('tps_', ''));
+}
+
+/** The highest step the target held (rate, errors and p99 all within bounds). */
+export function highestHeld(phases: Phase[]): Phase | null {
+  const held = phases.filter(
+    (p) =>
+      p.okPerSecond >= HELD_RATE_SHARE * offered(p) &&
+      p.errors <= HELD_ERROR_SHARE * p.requests &&
+      p.p99 < HELD_P99_MS,
+  );
+  return held.sort((a, b) => offered(b) - offered(a))[0] ?? null;
+}
+
+async function startBaseline(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = Number(process.env.BASELINE_PORT ?? 3300);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'load/baseline/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      BASELINE_PORT: String(port),
+      BASELINE_DATABASE_URL: databaseUrl,
+      BASELINE_RESET: '1',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/health`, child, 60_000);
+  return { url, child };
+}
+
+function line(m: Measured): string {
+  const h = m.held;
+  return h === null
+    ? `| ${m.kase} | ${m.target} | none held | | | | |`
+    : `| ${m.kase} | ${m.target} | ${offered(h).toLocaleString('en-US')} | ` +
+        `${Math.round(h.okPerSecond).toLocaleString('en-US')} | ${h.p50.toFixed(1)} | ` +
+        `${h.p95.toFixed(1)} | ${h.p99.toFixed(1)} |`;
+}
+
+function ratio(results: Measured[], kase: string): string {
+  const of = (target: Target) =>
+    results.find((m) => m.kase === kase && m.target === target)?.held ?? null;
+  const bridge = of('bridge');
+  const baseline = of('baseline');
+  if (bridge === null || baseline === null) return `${kase}: no ratio (a target held no step)`;
+  return (
+    `${kase}: bridge ÷ baseline = ${(offered(bridge) / offered(baseline)).toFixed(2)}× ` +
+    `(highest rate held at p99 < ${HELD_P99_MS} ms: ${offered(bridge)} vs ${offered(baseline)} ` +
+    `journals/s)`
+  );
+}
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const run = `cmp-${randomUUID().slice(0, 8)}`;
+  const dir = resultsDir('compare', started);
+  const port = Number(process.env.LOAD_PORT ?? 3180);
+  console.log('starting the bridge stack and the PostgreSQL-only baseline…');
+  const stack = await startLoadStack({
+    run,
+    port,
+    dataDir: path.join(ROOT, '.run', 'load', 'engine'),
+  });
+  const baseline = await startBaseline(stack.env.DATABASE_DIRECT_URL!);
+  const results: Measured[] = [];
+  try {
+    for (const kase of CASES) {
+      for (const target of ['baseline', 'bridge'] as const) {
+        const label = `${kase}-${target}`;
+        console.log(`\n=== ${label}: ${STEPS.join(', ')} journals/s, ${STEP_SECONDS} s each`);
+        const k6 = await runK6(
+          'tps.js',
+          {
+            BASE_URL: target === 'bridge' ? stack.baseUrl : baseline.url,
+            RUN: `${run}-${label}`,
+            ACCOUNTS,
+            HOT_SHARE: kase === 'hot' ? '1' : '0',
+            TPS_STEPS: STEPS.slice(0, -1).join(','),
+            TPS_STEP_SECONDS: String(STEP_SECONDS),
+            TPS_MAX: String(STEPS[STEPS.length - 1]),
+            TPS_MAX_SECONDS: String(STEP_SECONDS),
+            ABORT_P99_MS: String(ABORT_P99_MS),
+          },
+          dir,
+          label,
+        );
+        const [series] = await readSeries(k6.samplesPath, [JOURNAL]);
+        const phases = series!.phases.sort((a, b) => offered(a) - offered(b));
+        results.push({
+          kase,
+          target,
+          phases,
+          held: highestHeld(phases),
+          accepted: readK6Summary(k6.summaryPath).journalsPosted,
+        });
+        if (target === 'bridge') await waitProjectionsDrained(stack.env, DRAIN_TIMEOUT_MS);
+      }
+    }
+    const bridgeAccepted = results
+      .filter((m) => m.target === 'bridge')
+      .reduce((sum, m) => sum + m.accepted, 0);
+    const audit = await auditRun(stack.env, bridgeAccepted, run);
+    const out: string[] = [];
+    const m = machine();
+    out.push(
+      '# Bridge vs PostgreSQL-only ledger (`npm run bench:compare`)',
+      '',
+      `${started.toISOString()}; ${m.cpus} × ${m.cpuModel}, k6 on the same machine; ` +
+        `${ACCOUNTS} accounts; steps ${STEPS.join(', ')} journals/s × ${STEP_SECONDS} s.`,
+      '',
+      `Highest rate held (≥ ${HELD_RATE_SHARE * 100}% answered, errors < ` +
+        `${HELD_ERROR_SHARE * 100}%, p99 < ${HELD_P99_MS} ms), and the latency at that rate:`,
+      '',
+      '| accounts | target | journals/s held | answered/s | p50 ms | p95 ms | p99 ms |',
+      '|---|---|---|---|---|---|---|',
+      ...results.map(line),
+      '',
+      ...CASES.map((kase) => `- ${ratio(results, kase)}`),
+      '',
+      `Bridge audit after the runs: **${audit.verdict}**`,
+      '',
+      '## Every step',
+      '',
+      PHASE_HEADER,
+      ...results.flatMap((r) => r.phases.map((p) => phaseRow(`${r.kase} ${r.target}`, p))),
+      '',
+    );
+    const text = out.join('\n');
+    fs.writeFileSync(path.join(dir, 'report.md'), text);
+    fs.writeFileSync(
+      path.join(dir, 'summary.json'),
+      `${JSON.stringify({ startedAt: started, machine: m, steps: STEPS, results, audit }, null, 2)}\n`,
+    );
+    console.log(`\n${text}\nreport: ${path.relative(ROOT, dir)}/report.md`);
+    return audit.clean ? 0 : 1;
+  } finally {
+    await stopChild(baseline.child);
+    await stack.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
