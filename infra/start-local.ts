@@ -4,6 +4,8 @@
  * as one shared server (ENGINE_ADDRESS, default 127.0.0.1:3100) that both use, so the worker can
  * reconcile and several bridges could share the ledger.
  *
+ * LOCAL_PROJECTIONS=0 leaves the worker out (a load run starts it itself, after the load).
+ *
  * SIGINT/SIGTERM stop the bridge and the worker first, then the engine, which closes its log
  * last. If any process dies on its own, the others are stopped the same way and the exit status
  * says so.
@@ -93,7 +95,9 @@ async function main(): Promise<void> {
   }
   if (stopping) return;
   apps.set('bridge', start('bridge', 'bridge/src/main.ts', env));
-  apps.set('projections', start('projections', 'projections/src/main.ts', env));
+  if (env.LOCAL_PROJECTIONS !== '0') {
+    apps.set('projections', start('projections', 'projections/src/main.ts', env));
+  }
 }
 
 main().catch((error: unknown) => {

@@ -9,6 +9,7 @@ import {
   readBalance,
   sloThresholds,
   SUMMARY_TREND_STATS,
+  SYSTEM_TAGS,
   vusFor,
 } from './lib/ledger.js';
 
@@ -37,6 +38,7 @@ export const options = {
   },
   thresholds: sloThresholds({ journals: true, balances: true }),
   summaryTrendStats: SUMMARY_TREND_STATS,
+  systemTags: SYSTEM_TAGS,
 };
 
 export function setup() {

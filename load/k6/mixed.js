@@ -11,6 +11,7 @@ import {
   readBalance,
   sloThresholds,
   SUMMARY_TREND_STATS,
+  SYSTEM_TAGS,
 } from './lib/ledger.js';
 
 const VUS = Number(__ENV.MIXED_VUS || 1000);
@@ -33,6 +34,7 @@ export const options = {
   },
   thresholds: sloThresholds({ journals: true, balances: true }),
   summaryTrendStats: SUMMARY_TREND_STATS,
+  systemTags: SYSTEM_TAGS,
 };
 
 export function setup() {

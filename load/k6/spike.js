@@ -4,7 +4,13 @@
 // Env (and lib/ledger.js's): SPIKE_BASE (500), SPIKE_RATE (5000), SPIKE_SECONDS (30),
 // SPIKE_WARM_SECONDS (20), SPIKE_COOL_SECONDS (20), SPIKE_P99_MS (500), SPIKE_ERROR_RATE_MAX (0:
 // not one error).
-import { createAccounts, postJournal, SUMMARY_TREND_STATS, vusFor } from './lib/ledger.js';
+import {
+  createAccounts,
+  postJournal,
+  SUMMARY_TREND_STATS,
+  SYSTEM_TAGS,
+  vusFor,
+} from './lib/ledger.js';
 
 const BASE = Number(__ENV.SPIKE_BASE || 500);
 const RATE = Number(__ENV.SPIKE_RATE || 5000);
@@ -36,6 +42,7 @@ export const options = {
     'http_req_duration{kind:journal}': [`p(99)<${P99_MS}`],
   },
   summaryTrendStats: SUMMARY_TREND_STATS,
+  systemTags: SYSTEM_TAGS,
 };
 
 export function setup() {

@@ -12,6 +12,7 @@ import {
   postJournal,
   sloThresholds,
   SUMMARY_TREND_STATS,
+  SYSTEM_TAGS,
   vusFor,
   P99_MS,
 } from './lib/ledger.js';
@@ -48,7 +49,12 @@ if (__ENV.ABORT_P99_MS) {
   });
 }
 
-export const options = { scenarios, thresholds, summaryTrendStats: SUMMARY_TREND_STATS };
+export const options = {
+  scenarios,
+  thresholds,
+  summaryTrendStats: SUMMARY_TREND_STATS,
+  systemTags: SYSTEM_TAGS,
+};
 
 export function setup() {
   createAccounts();

@@ -8,7 +8,8 @@
  * each). A step is *held* when the answered rate is ≥ 95% of the offered one, errors are under
  * 0.1% and p99 < 50 ms; the highest held step is the target's figure, and the ratio is
  * bridge ÷ baseline. A ramp stops early once p99 passes 1 s (the target is past its capacity).
- * Both serve on the same PostgreSQL (the baseline on its own schema of `ledger_load`, direct
+ * The bridge runs whole: its projection worker applies all six projections during the load (niced,
+ * as in load runs). Both serve on the same PostgreSQL (the baseline on its own schema of `ledger_load`, direct
  * connections and prepared statements: its best case); between runs the bridge's projections
  * drain, so neither target is measured while the other's work still runs.
  *
@@ -112,6 +113,7 @@ async function main(): Promise<number> {
   console.log('starting the bridge stack and the PostgreSQL-only baseline…');
   const stack = await startLoadStack({
     run,
+    projections: 'during',
     port,
     dataDir: path.join(ROOT, '.run', 'load', 'engine'),
   });

@@ -92,7 +92,8 @@ export function readK6Summary(summaryPath: string): K6Summary {
     }
   }
   return {
-    journalsPosted: summary.metrics.journals_posted?.count ?? 0,
+    // journal_errors is a Rate: its false samples (`fails`) are the journals accepted.
+    journalsPosted: summary.metrics.journal_errors?.fails ?? 0,
     checksPassed: summary.metrics.checks?.passes ?? 0,
     checksFailed: summary.metrics.checks?.fails ?? 0,
     thresholds,

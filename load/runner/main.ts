@@ -10,6 +10,10 @@
  * ENGINE_ADDRESS or TB_ADDRESSES, KAFKA_OUTCOMES_TOPIC, PROJECTIONS_GROUP_ID): point it at the
  * same stack, or set LOAD_AUDIT=0.
  *
+ * LOAD_PROJECTIONS=during (default) runs the projection worker beside the bridge during the load,
+ * niced (stack.ts); `after` starts it once the load is over, to measure the write path alone.
+ * Either way the report says how long the projections took to catch up, and the audit waits.
+ *
  * Settings for k6 come from the environment (ACCOUNTS, HOT_SHARE, TPS_MAX, SPIKE_RATE, ... — see
  * each script's header). Exit status: 0 when every SLO threshold held and the audit is clean,
  * 1 otherwise (the report is written either way), 2 bad usage.
@@ -88,6 +92,11 @@ async function main(argv: string[]): Promise<number> {
   const dir = resultsDir(name!, started);
   const settings = k6Settings(process.env);
   const external = process.env.LOAD_BASE_URL;
+  const projections = process.env.LOAD_PROJECTIONS ?? 'during';
+  if (projections !== 'during' && projections !== 'after') {
+    console.error('LOAD_PROJECTIONS is "during" (the default) or "after"');
+    return 2;
+  }
   let stack: LoadStack | null = null;
   let target: string;
   let targetDescription: string;
@@ -97,7 +106,12 @@ async function main(argv: string[]): Promise<number> {
   } else {
     const port = Number(process.env.LOAD_PORT ?? 3180);
     console.log(`starting the bridge, engine server and projection worker on :${port}…`);
-    stack = await startLoadStack({ run, port, dataDir: path.join(ROOT, '.run', 'load', 'engine') });
+    stack = await startLoadStack({
+      run,
+      port,
+      projections,
+      dataDir: path.join(ROOT, '.run', 'load', 'engine'),
+    });
     target = stack.baseUrl;
     targetDescription =
       "the runner's own stack: embedded engine server (fsync on), bridge, projection worker " +
@@ -111,6 +125,7 @@ async function main(argv: string[]): Promise<number> {
       name!,
     );
     const summary = readK6Summary(k6.summaryPath);
+    await stack?.startProjections();
     const projectionsDrainMs =
       stack === null ? null : await waitProjectionsDrained(stack.env, DRAIN_TIMEOUT_MS);
     let audit = null;

@@ -18,9 +18,20 @@ export const LOAD_DATABASE = 'ledger_load';
 /** Longest the engine, bridge and worker may take to answer /ready (ms). */
 const READY_TIMEOUT_MS = 120_000;
 const LAG_POLL_MS = 500;
+/** The worker's niceness in load runs (PROJECTIONS_NICENESS overrides it). */
+const PROJECTIONS_NICENESS = 19;
+
+/**
+ * When the projection worker runs: `during` the load, beside the bridge on the same cores, niced
+ * so that the journal path keeps the CPU it needs (as separate hosts give it in production) and the
+ * projections catch up when it is idle; or only `after` the load, measuring the write path alone.
+ * Either way the drain time is measured and the audit waits for it.
+ */
+export type ProjectionsMode = 'during' | 'after';
 
 export interface LoadStackOptions {
   run: string;
+  projections: ProjectionsMode;
   /** The bridge's port; the engine listens on port + 1, the worker's metrics on port + 2. */
   port: number;
   /** Where the engine keeps its log (emptied first). */
@@ -31,6 +42,8 @@ export interface LoadStack {
   baseUrl: string;
   /** The environment the services run with: the audit's commands use the same. */
   env: NodeJS.ProcessEnv;
+  /** Starts the projection worker when it was left for `after` the load (else does nothing). */
+  startProjections(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +71,8 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
     PROJECTIONS_GROUP_ID: `load.projections.${options.run}`,
     PROJECTIONS_METRICS_PORT: String(options.port + 2),
     PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
+    PROJECTIONS_NICENESS: process.env.PROJECTIONS_NICENESS ?? String(PROJECTIONS_NICENESS),
+    LOCAL_PROJECTIONS: options.projections === 'during' ? '1' : '0',
     // Lag is read twice a second, so the drain after the load is timed to half a second.
     PROJECTIONS_LAG_POLL_MS: String(LAG_POLL_MS),
     BALANCE_CACHE_KEY_PREFIX: `load:${options.run}:bal:`,
@@ -118,14 +133,33 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const baseUrl = `http://127.0.0.1:${options.port}`;
+  const workerMetrics = `http://127.0.0.1:${options.port + 2}/metrics`;
+  let worker: ChildProcess | null = null;
+  const stop = async () => {
+    if (worker !== null) await stopChild(worker);
+    await stopChild(child);
+  };
   try {
     await waitReady(`${baseUrl}/ready`, child, READY_TIMEOUT_MS);
-    await waitReady(`http://127.0.0.1:${options.port + 2}/metrics`, child, READY_TIMEOUT_MS);
+    if (options.projections === 'during') await waitReady(workerMetrics, child, READY_TIMEOUT_MS);
   } catch (error) {
-    await stopChild(child);
+    await stop();
     throw error;
   }
-  return { baseUrl, env, stop: () => stopChild(child) };
+  return {
+    baseUrl,
+    env,
+    stop,
+    startProjections: async () => {
+      if (options.projections === 'during' || worker !== null) return;
+      worker = spawn(process.execPath, ['--import', 'tsx', 'projections/src/main.ts'], {
+        cwd: ROOT,
+        env: { ...env, PROJECTIONS_NICENESS: '0' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      await waitReady(workerMetrics, worker, READY_TIMEOUT_MS);
+    },
+  };
 }
 
 /** The worker's total lag (events behind the topic's high watermarks), null before its first poll. */

@@ -35,6 +35,12 @@ const schema = z.object({
    * 0: never (load runs reconcile once, after the load, instead of competing with it for CPU).
    */
   PROJECTIONS_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  /**
+   * The worker's scheduling niceness (0 = as the API; up to 19): on a host shared with the bridge,
+   * the projections, asynchronous by design, yield the CPU to the journal path and catch up when
+   * it is idle. Their lag is the price, and is measured.
+   */
+  PROJECTIONS_NICENESS: z.coerce.number().int().min(0).max(19).default(0),
   /** Run the migrations at start (off when another process owns them). */
   PROJECTIONS_MIGRATE: boolean.default(true),
   /** Run only these projections (by name); unset: all of PROJECTIONS. */

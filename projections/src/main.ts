@@ -2,6 +2,7 @@
  * `tsx projections/src/main.ts`: the projection worker process. SIGTERM or SIGINT finishes the
  * batch in progress, leaves the consumer group and exits 0; a failure to start exits 1.
  */
+import os from 'node:os';
 import { loadConfig } from '../../bridge/src/config';
 import { createLogger } from '../../bridge/src/logger';
 import { loadProjectionsConfig } from './config';
@@ -13,7 +14,12 @@ const STOP_TIMEOUT_MS = 30_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL).child({ process: 'projections' });
-  const worker = await startWorker({ config, projectionsConfig: loadProjectionsConfig(), logger });
+  const projectionsConfig = loadProjectionsConfig();
+  if (projectionsConfig.PROJECTIONS_NICENESS !== 0) {
+    // On a host shared with the API, the projections (asynchronous by design) yield the CPU.
+    os.setPriority(projectionsConfig.PROJECTIONS_NICENESS);
+  }
+  const worker = await startWorker({ config, projectionsConfig, logger });
   logger.info('projection worker running');
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'stopping projection worker');

@@ -7,7 +7,7 @@
 // ERROR_RATE_MAX (0.001).
 import http from 'k6/http';
 import { check } from 'k6';
-import { Counter, Rate } from 'k6/metrics';
+import { Rate } from 'k6/metrics';
 
 export const BASE_URL = __ENV.BASE_URL || 'http://127.0.0.1:3000';
 export const ACCOUNTS = Number(__ENV.ACCOUNTS || 1000);
@@ -18,8 +18,9 @@ export const ERROR_RATE_MAX = Number(__ENV.ERROR_RATE_MAX || 0.001);
 export const RUN = __ENV.RUN || `k6-${Date.now().toString(36)}`;
 export const HOT = `${RUN}-hot`;
 
+// The journals accepted are journal_errors' false samples (the runner reads them as such): a
+// Counter beside it would cost k6 one more sample per request.
 const journalErrors = new Rate('journal_errors');
-const journalsPosted = new Counter('journals_posted');
 const balanceErrors = new Rate('balance_errors');
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -45,6 +46,8 @@ export function sloThresholds({ journals = true, balances = false, journalP99Ms 
 }
 
 export const SUMMARY_TREND_STATS = ['avg', 'med', 'p(95)', 'p(99)', 'max'];
+// The tags the runner and thresholds use, and no others: every tag is work on every sample.
+export const SYSTEM_TAGS = ['status', 'method', 'name', 'scenario', 'expected_response', 'check'];
 
 /** VUs for an open-model scenario at `rate`/s: enough in flight for latency spikes. */
 export function vusFor(rate) {
@@ -82,16 +85,21 @@ export function createAccounts() {
   }
 }
 
-// UUIDv7: 48 bits of milliseconds, then random bits (version 7, variant 10).
+// UUIDv7: 48 bits of milliseconds, then 74 random bits (version 7, variant 10). Three calls to
+// Math.random, not twenty: at 5,000 journals/s k6 shares the machine with the ledger.
+function hex(value, digits) {
+  return value.toString(16).padStart(digits, '0');
+}
+
 export function uuidv7() {
-  const hex = Date.now().toString(16).padStart(12, '0');
-  let rand = '';
-  for (let i = 0; i < 20; i++) rand += Math.floor(Math.random() * 16).toString(16);
-  const variant = (Math.floor(Math.random() * 4) + 8).toString(16);
-  return (
-    `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${rand.slice(0, 3)}-` +
-    `${variant}${rand.slice(3, 6)}-${rand.slice(6, 18)}`
-  );
+  const ms = hex(Date.now(), 12);
+  const a = Math.floor(Math.random() * 0x1000000); // 24 bits
+  const b = Math.floor(Math.random() * 0x1000000); // 24 bits
+  const c = Math.floor(Math.random() * 0x4000000); // 26 bits
+  const randA = a & 0xfff; // 12 bits after the version
+  const randB = 0x8000 | ((a >>> 12) << 2) | (b & 0x3); // variant 10, then 14 bits
+  const node = hex(b >>> 2, 6) + hex(c, 7).slice(-6);
+  return `${ms.slice(0, 8)}-${ms.slice(8)}-7${hex(randA, 3)}-${hex(randB, 4)}-${node}`;
 }
 
 /**
@@ -118,12 +126,12 @@ export function postJournal(hotShare = HOT_SHARE) {
     }),
     JOURNAL_PARAMS,
   );
+  // One check, two facts: created, and created as the journal we sent (the id is unique, so
+  // finding it in the body is as good as parsing it, at a fraction of k6's CPU).
   const ok = check(answer, {
-    'journal 201': (r) => r.status === 201,
-    'same journal id back': (r) => r.status === 201 && r.json('journalId') === journalId,
+    'journal 201 with its id': (r) => r.status === 201 && r.body.includes(journalId),
   });
   journalErrors.add(!ok);
-  if (ok) journalsPosted.add(1);
   return ok;
 }
 
@@ -132,8 +140,7 @@ export function readBalance(hotShare = HOT_SHARE) {
   const id = Math.random() < hotShare ? HOT : randomAccount();
   const answer = http.get(`${BASE_URL}/api/balance/${encodeURIComponent(id)}`, BALANCE_PARAMS);
   const ok = check(answer, {
-    'balance 200': (r) => r.status === 200,
-    'balance of that account': (r) => r.status === 200 && r.json('accountId') === id,
+    'balance 200 of that account': (r) => r.status === 200 && r.body.includes(`"${id}"`),
   });
   balanceErrors.add(!ok);
   return ok;
