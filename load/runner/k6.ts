@@ -70,6 +70,11 @@ export async function runK6(
 /** The few facts of k6's summary export the report quotes. */
 export interface K6Summary {
   journalsPosted: number;
+  /**
+   * Iterations an open-model scenario could not start (every VU busy): offered load the target
+   * did not absorb.
+   */
+  droppedIterations: number;
   checksPassed: number;
   checksFailed: number;
   /** Every threshold, by metric: expression → crossed. */
@@ -94,6 +99,7 @@ export function readK6Summary(summaryPath: string): K6Summary {
   return {
     // journal_errors is a Rate: its false samples (`fails`) are the journals accepted.
     journalsPosted: summary.metrics.journal_errors?.fails ?? 0,
+    droppedIterations: summary.metrics.dropped_iterations?.count ?? 0,
     checksPassed: summary.metrics.checks?.passes ?? 0,
     checksFailed: summary.metrics.checks?.fails ?? 0,
     thresholds,

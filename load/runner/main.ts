@@ -114,8 +114,12 @@ async function main(argv: string[]): Promise<number> {
     });
     target = stack.baseUrl;
     targetDescription =
-      "the runner's own stack: embedded engine server (fsync on), bridge, projection worker " +
-      '(all six projections), PostgreSQL `ledger_load` via PgBouncer, Kafka, Redis';
+      "the runner's own stack: embedded engine server (fsync on), bridge, Kafka, Redis; " +
+      (projections === 'during'
+        ? 'the projection worker (all six projections into PostgreSQL `ledger_load` via ' +
+          'PgBouncer) runs during the load, niced'
+        : 'the projection worker starts after the load (LOAD_PROJECTIONS=after): the write ' +
+          'path alone');
   }
   try {
     const k6 = await runK6(

@@ -94,7 +94,9 @@ export function markdown(report: RunReport): string {
   out.push(
     '',
     `Journals accepted (201 with their id): ${int(report.k6.journalsPosted)}; checks ` +
-      `${int(report.k6.checksPassed)} passed, ${int(report.k6.checksFailed)} failed.`,
+      `${int(report.k6.checksPassed)} passed, ${int(report.k6.checksFailed)} failed; ` +
+      `iterations dropped (offered but not sent: every VU was waiting on an answer): ` +
+      `${int(report.k6.droppedIterations)}.`,
     '',
   );
   out.push('## Per step', '', PHASE_HEADER);
