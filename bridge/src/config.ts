@@ -76,8 +76,13 @@ const schema = z.object({
   /** Journal outcome events (schema in bridge/src/events/). */
   KAFKA_OUTCOMES_TOPIC: z.string().default('ledger.journal-outcomes.v1'),
   KAFKA_OUTCOMES_PARTITIONS: z.coerce.number().int().positive().default(6),
-  /** Longest an outcome waits for company before its Kafka batch is sent (ms). */
-  KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(2),
+  /**
+   * Longest an outcome waits for company before its Kafka batch is sent when no send is in flight
+   * (ms). 0: the end of the current event-loop turn. Under load the send in flight is the batching
+   * window anyway; a timer only adds its delay to every journal at low rates (measured with k6:
+   * p50 4.4 ms with 2, 2.2 ms with 0, at 200 journals/s; no loss at 4,000/s).
+   */
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).default(0),
   /**
    * The projection worker's consumer group, also the namespace of its checkpoints; consistent
    * reads wait on those checkpoints.
