@@ -8,13 +8,16 @@
  * each). A step is *held* when the answered rate is ≥ 95% of the offered one, errors are under
  * 0.1% and p99 < 50 ms; the highest held step is the target's figure, and the ratio is
  * bridge ÷ baseline. A ramp stops early once p99 passes 1 s (the target is past its capacity).
- * The bridge runs whole: its projection worker applies all six projections during the load (niced,
- * as in load runs). Both serve on the same PostgreSQL (the baseline on its own schema of `ledger_load`, direct
+ * The bridge runs whole by default: its projection worker applies all six projections during the
+ * load (niced, as in load runs). COMPARE_PROJECTIONS=after keeps the worker stopped while the
+ * bridge is measured and lets it drain after each run: the write path against the baseline's.
+ * Both serve on the same PostgreSQL (the baseline on its own schema of `ledger_load`, direct
  * connections and prepared statements: its best case); between runs the bridge's projections
  * drain, so neither target is measured while the other's work still runs.
  *
  * Settings (env): COMPARE_STEPS ("250,500,1000,1500,2000,3000,4000,5000,6000,7000"),
- * COMPARE_STEP_SECONDS (10), COMPARE_CASES ("uniform,hot"), ACCOUNTS (1000), LOAD_PORT (3180),
+ * COMPARE_STEP_SECONDS (10), COMPARE_CASES ("uniform,hot"), COMPARE_PROJECTIONS ("during"),
+ * ACCOUNTS (1000), LOAD_PORT (3180),
  * BASELINE_PORT (3300), BASELINE_POOL_SIZE (16).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -34,6 +37,7 @@ const STEPS = (process.env.COMPARE_STEPS ?? '250,500,1000,1500,2000,3000,4000,50
   .map(Number);
 const STEP_SECONDS = Number(process.env.COMPARE_STEP_SECONDS ?? 10);
 const CASES = (process.env.COMPARE_CASES ?? 'uniform,hot').split(',');
+const PROJECTIONS = process.env.COMPARE_PROJECTIONS ?? 'during';
 const ACCOUNTS = process.env.ACCOUNTS ?? '1000';
 const HELD_P99_MS = 50;
 const HELD_ERROR_SHARE = 0.001;
@@ -106,6 +110,10 @@ function ratio(results: Measured[], kase: string): string {
 }
 
 async function main(): Promise<number> {
+  if (PROJECTIONS !== 'during' && PROJECTIONS !== 'after') {
+    console.error('COMPARE_PROJECTIONS is "during" (the default) or "after"');
+    return 2;
+  }
   const started = new Date();
   const run = `cmp-${randomUUID().slice(0, 8)}`;
   const dir = resultsDir('compare', started);
@@ -113,7 +121,7 @@ async function main(): Promise<number> {
   console.log('starting the bridge stack and the PostgreSQL-only baseline…');
   const stack = await startLoadStack({
     run,
-    projections: 'during',
+    projections: PROJECTIONS,
     port,
     dataDir: path.join(ROOT, '.run', 'load', 'engine'),
   });
@@ -149,7 +157,11 @@ async function main(): Promise<number> {
           held: highestHeld(phases),
           accepted: readK6Summary(k6.summaryPath).journalsPosted,
         });
-        if (target === 'bridge') await waitProjectionsDrained(stack.env, DRAIN_TIMEOUT_MS);
+        if (target === 'bridge') {
+          await stack.startProjections();
+          await waitProjectionsDrained(stack.env, DRAIN_TIMEOUT_MS);
+          await stack.stopProjections();
+        }
       }
     }
     const bridgeAccepted = results
@@ -162,7 +174,11 @@ async function main(): Promise<number> {
       '# Bridge vs PostgreSQL-only ledger (`npm run bench:compare`)',
       '',
       `${started.toISOString()}; ${m.cpus} × ${m.cpuModel}, k6 on the same machine; ` +
-        `${ACCOUNTS} accounts; steps ${STEPS.join(', ')} journals/s × ${STEP_SECONDS} s.`,
+        `${ACCOUNTS} accounts; steps ${STEPS.join(', ')} journals/s × ${STEP_SECONDS} s; ` +
+        (PROJECTIONS === 'during'
+          ? "the bridge's projection worker runs during the load (niced)."
+          : "the bridge's projection worker runs only between the runs (COMPARE_PROJECTIONS=after): " +
+            'the write paths side by side.'),
       '',
       `Highest rate held (≥ ${HELD_RATE_SHARE * 100}% answered, errors < ` +
         `${HELD_ERROR_SHARE * 100}%, p99 < ${HELD_P99_MS} ms), and the latency at that rate:`,
@@ -185,7 +201,7 @@ async function main(): Promise<number> {
     fs.writeFileSync(path.join(dir, 'report.md'), text);
     fs.writeFileSync(
       path.join(dir, 'summary.json'),
-      `${JSON.stringify({ startedAt: started, machine: m, steps: STEPS, results, audit }, null, 2)}\n`,
+      `${JSON.stringify({ startedAt: started, machine: m, steps: STEPS, projections: PROJECTIONS, results, audit }, null, 2)}\n`,
     );
     console.log(`\n${text}\nreport: ${path.relative(ROOT, dir)}/report.md`);
     return audit.clean ? 0 : 1;

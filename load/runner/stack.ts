@@ -44,6 +44,8 @@ export interface LoadStack {
   env: NodeJS.ProcessEnv;
   /** Starts the projection worker when it was left for `after` the load (else does nothing). */
   startProjections(): Promise<void>;
+  /** Stops a worker `startProjections` started (else does nothing): the next load runs alone. */
+  stopProjections(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -158,6 +160,11 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       await waitReady(workerMetrics, worker, READY_TIMEOUT_MS);
+    },
+    stopProjections: async () => {
+      if (worker === null) return;
+      await stopChild(worker);
+      worker = null;
     },
   };
 }
