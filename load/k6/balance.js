@@ -10,6 +10,7 @@ import {
   sloThresholds,
   SUMMARY_TREND_STATS,
   SYSTEM_TAGS,
+  droppedThreshold,
   vusFor,
 } from './lib/ledger.js';
 
@@ -36,7 +37,10 @@ export const options = {
       ...vusFor(WRITE_RATE),
     },
   },
-  thresholds: sloThresholds({ journals: true, balances: true }),
+  thresholds: {
+    ...sloThresholds({ journals: true, balances: true }),
+    ...droppedThreshold((READ_RATE + WRITE_RATE) * SECONDS),
+  },
   summaryTrendStats: SUMMARY_TREND_STATS,
   systemTags: SYSTEM_TAGS,
 };

@@ -9,6 +9,7 @@ import {
   postJournal,
   SUMMARY_TREND_STATS,
   SYSTEM_TAGS,
+  droppedThreshold,
   vusFor,
 } from './lib/ledger.js';
 
@@ -29,7 +30,7 @@ const phase = (rate, seconds, startSeconds) => ({
   duration: `${seconds}s`,
   startTime: `${startSeconds}s`,
   gracefulStop: '5s',
-  ...vusFor(RATE),
+  ...vusFor(RATE, P99_MS),
 });
 
 export const options = {
@@ -39,6 +40,7 @@ export const options = {
     spike_cool: phase(BASE, COOL, WARM + SECONDS),
   },
   thresholds: {
+    ...droppedThreshold(BASE * (WARM + COOL) + RATE * SECONDS),
     journal_errors: [ERROR_RATE_MAX === 0 ? 'rate==0' : `rate<${ERROR_RATE_MAX}`],
     'http_req_duration{kind:journal}': [`p(99)<${P99_MS}`],
   },

@@ -9,6 +9,7 @@
 // run stops once the journal p99 passes it — a ramp past the ledger's capacity ends there).
 import {
   createAccounts,
+  droppedThreshold,
   postJournal,
   sloThresholds,
   SUMMARY_TREND_STATS,
@@ -26,6 +27,7 @@ const MAX_SECONDS = SMOKE ? 3 : Number(__ENV.TPS_MAX_SECONDS || 60);
 const scenarios = {};
 const thresholds = sloThresholds();
 let start = 0;
+let offered = 0;
 for (const [rate, seconds] of [...STEPS.map((rate) => [rate, STEP_SECONDS]), [MAX, MAX_SECONDS]]) {
   const name = `tps_${rate}`;
   scenarios[name] = {
@@ -37,7 +39,9 @@ for (const [rate, seconds] of [...STEPS.map((rate) => [rate, STEP_SECONDS]), [MA
     ...vusFor(rate),
   };
   start += seconds;
+  offered += rate * seconds;
 }
+Object.assign(thresholds, droppedThreshold(offered));
 // The top rate is the claim: its own p99 threshold, not diluted by the easier steps.
 thresholds[`http_req_duration{kind:journal,scenario:tps_${MAX}}`] = [`p(99)<${P99_MS}`];
 

@@ -49,12 +49,23 @@ export const SUMMARY_TREND_STATS = ['avg', 'med', 'p(95)', 'p(99)', 'max'];
 // The tags the runner and thresholds use, and no others: every tag is work on every sample.
 export const SYSTEM_TAGS = ['status', 'method', 'name', 'scenario', 'expected_response', 'check'];
 
-/** VUs for an open-model scenario at `rate`/s: enough in flight for latency spikes. */
-export function vusFor(rate) {
+/**
+ * VUs for an open-model scenario at `rate`/s: enough in flight to keep offering the rate while
+ * answers take up to `latencyMs` (at least 200 ms), so iterations are dropped only past that.
+ */
+export function vusFor(rate, latencyMs = 200) {
   return {
     preAllocatedVUs: Math.min(2000, Math.max(10, Math.ceil(rate / 20))),
-    maxVUs: Math.min(4000, Math.max(20, Math.ceil(rate / 5))),
+    maxVUs: Math.min(4000, Math.max(20, Math.ceil((rate * Math.max(200, latencyMs)) / 1000))),
   };
+}
+
+/**
+ * Iterations an open-model scenario could not start (every VU waiting on an answer) are offered
+ * load the ledger did not absorb: fewer than `share` of the `offered` ones, or the run fails.
+ */
+export function droppedThreshold(offered, share = 0.01) {
+  return { dropped_iterations: [`count<${Math.max(1, Math.floor(offered * share))}`] };
 }
 
 export function accountId(i) {
