@@ -4,7 +4,7 @@
  * Input is validated by the bridge's own schema (parseCreateAccount), with its typed errors.
  */
 import type pg from 'pg';
-import { AccountError } from '../../bridge/src/accounts/errors';
+import { AccountError, assertSameAccount } from '../../bridge/src/accounts/errors';
 import {
   type CreateAccountInput,
   parseAccountId,
@@ -141,15 +141,7 @@ export async function createAccount(
   const stored = rows[0];
   // Accounts are never deleted: a conflicting insert means the row is there.
   if (stored === undefined) throw new Error(`account ${wanted.account_id}: conflict, no row`);
-  const differing = COMPARED.find(([column]) => stored[column] !== wanted[column]);
-  const field = differing?.[1] ?? (stored.metadata_equal ? undefined : 'metadata');
-  if (field !== undefined) {
-    throw new AccountError(
-      'account_conflict',
-      `account ${wanted.account_id} already exists with a different ${field}`,
-      field,
-    );
-  }
+  assertSameAccount(wanted.account_id, stored, wanted, COMPARED);
   return { account: accountJson(stored), created: false };
 }
 

@@ -24,6 +24,7 @@ import { RETRY_AFTER_SECONDS } from '../../bridge/src/http/error-mapping';
 import { JournalError } from '../../bridge/src/journal/errors';
 import type { Journal, JournalLine, LineType } from '../../bridge/src/journal/model';
 import { canonicalJournal } from '../../bridge/src/journal/plan';
+import { withTransaction } from '../../bridge/src/store/pool';
 import { I64_MAX } from './schema';
 
 /**
@@ -114,7 +115,7 @@ export async function postJournal(
   const plan = planEntries(journal);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await inTransaction(pool, (client) => postOnce(client, journal, plan));
+      return await withTransaction(pool, (client) => postOnce(client, journal, plan));
     } catch (error) {
       if (!RETRYABLE_SQLSTATES.has((error as { code?: string }).code ?? '')) throw error;
       if (attempt >= TRANSACTION_ATTEMPTS_MAX) {
@@ -166,7 +167,7 @@ async function postOnce(
   client: pg.PoolClient,
   journal: Journal,
   plan: EntryPlan,
-): Promise<{ receipt: BaselineReceipt; commit: boolean }> {
+): Promise<BaselineReceipt> {
   const { journalId, date, description, source } = journal;
   const inserted = await client.query<{ posted_at: Date }>({
     ...INSERT_JOURNAL,
@@ -174,7 +175,8 @@ async function postOnce(
   });
   const postedAt = inserted.rows[0]?.posted_at;
   if (postedAt === undefined) {
-    return { receipt: await earlier(client, journal, plan), commit: false };
+    // A retry: nothing was written, so the transaction's COMMIT changes nothing.
+    return earlier(client, journal, plan);
   }
 
   const locked = await client.query<LockedAccount>({ ...LOCK_ACCOUNTS, values: [plan.accountIds] });
@@ -200,7 +202,7 @@ async function postOnce(
         `wrote ${counts?.entries} of ${plan.sorted.length} entries`,
     );
   }
-  return { receipt: receiptOf(journal, plan, postedAt), commit: true };
+  return receiptOf(journal, plan, postedAt);
 }
 
 /** The journal id is taken: the same content is a retry (its first answer), else a 409. */
@@ -344,31 +346,4 @@ function checkLimits(
     `${field}: account ${account.account_id} refuses the journal: ${status}`,
     { field, line: line.lineNumber, details: { status } },
   );
-}
-
-/**
- * Runs `fn` in one transaction on one pooled connection: COMMIT when it asks to, else ROLLBACK
- * (also when it throws). A connection whose ROLLBACK fails is destroyed, not returned.
- */
-async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (client: pg.PoolClient) => Promise<{ receipt: T; commit: boolean }>,
-): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const { receipt, commit } = await fn(client);
-    await client.query(commit ? 'COMMIT' : 'ROLLBACK');
-    return receipt;
-  } catch (error) {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackError) {
-      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-    }
-    throw error;
-  } finally {
-    client.release(broken);
-  }
 }

@@ -10,7 +10,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
+import { resetDisposableDatabase } from '../../bridge/src/store/reset';
 import { loadConfig } from '../../bridge/src/config';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -82,17 +82,6 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
   };
 }
 
-async function emptyDatabase(directUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: directUrl });
-  await client.connect();
-  try {
-    await client.query('DROP SCHEMA IF EXISTS public CASCADE');
-    await client.query('CREATE SCHEMA public');
-  } finally {
-    await client.end();
-  }
-}
-
 /** Resolves once GET `url` answers 200; rejects when `child` exits or the time is up. */
 export async function waitReady(
   url: string,
@@ -126,7 +115,7 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 
 export async function startLoadStack(options: LoadStackOptions): Promise<LoadStack> {
   const env = loadStackEnv(options);
-  await emptyDatabase(env.DATABASE_DIRECT_URL!);
+  await resetDisposableDatabase(env.DATABASE_DIRECT_URL!);
   fs.rmSync(options.dataDir, { recursive: true, force: true });
   fs.mkdirSync(options.dataDir, { recursive: true });
   const child = spawn(process.execPath, ['--import', 'tsx', 'infra/start-local.ts'], {

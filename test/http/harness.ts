@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { resetDisposableDatabase } from '../../bridge/src/store/reset';
 import { startBridge, type RunningBridge } from '../../bridge/src/bridge';
 import { type Config, loadConfig } from '../../bridge/src/config';
 import { createLogger } from '../../bridge/src/logger';
@@ -65,7 +65,7 @@ export async function startHarness(
     ENGINE_ADDRESS: undefined,
     ...env,
   });
-  if (options.joining === undefined) await emptyDatabase(config.DATABASE_DIRECT_URL);
+  if (options.joining === undefined) await resetDisposableDatabase(config.DATABASE_DIRECT_URL);
   const bridge = await startBridge(config, createLogger(config.LOG_LEVEL));
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => (stopping ??= bridge.stop());
@@ -87,17 +87,6 @@ function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
-}
-
-async function emptyDatabase(directUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: directUrl });
-  await client.connect();
-  try {
-    await client.query('DROP SCHEMA IF EXISTS public CASCADE');
-    await client.query('CREATE SCHEMA public');
-  } finally {
-    await client.end();
-  }
 }
 
 export interface Answer {

@@ -98,3 +98,25 @@ export function createAccountOutcome(status: CreateAccountStatus): CreateAccount
 export function statusName(status: CreateAccountStatus): string {
   return CreateAccountStatus[status] ?? `status_${String(status)}`;
 }
+
+/**
+ * Accounts are idempotent by id: creating one again with the same content answers the stored
+ * account, with other content `account_conflict` naming the first field that differs (in the
+ * order `compared` lists them, then `metadata`).
+ */
+export function assertSameAccount<Row>(
+  accountId: string,
+  stored: Row & { metadata_equal: boolean },
+  wanted: Row,
+  compared: readonly (readonly [keyof Row, string])[],
+): void {
+  const differing = compared.find(([column]) => stored[column] !== wanted[column]);
+  const field = differing?.[1] ?? (stored.metadata_equal ? undefined : 'metadata');
+  if (field !== undefined) {
+    throw new AccountError(
+      'account_conflict',
+      `account ${accountId} already exists with a different ${field}`,
+      field,
+    );
+  }
+}

@@ -18,7 +18,7 @@ import { CreateAccountStatus, type Account, type Ledger, LedgerError } from '../
 import { isStoreUnavailable } from '../store/errors';
 import type { Queryable } from '../store/pool';
 import { type BoundedCache, lruCache } from './cache';
-import { AccountError, createAccountOutcome, statusName } from './errors';
+import { AccountError, assertSameAccount, createAccountOutcome, statusName } from './errors';
 import { accountLedgerId } from '../ledger/ids';
 import { newAccount } from '../ledger/records';
 import {
@@ -205,15 +205,7 @@ export class AccountService {
           `${wanted.ledger_id} (did the id scheme change?)`,
       );
     }
-    const differing = COMPARED.find(([column]) => stored[column] !== wanted[column]);
-    const field = differing?.[1] ?? (stored.metadata_equal ? undefined : 'metadata');
-    if (field !== undefined) {
-      throw new AccountError(
-        'account_conflict',
-        `account ${wanted.account_id} already exists with a different ${field}`,
-        field,
-      );
-    }
+    assertSameAccount(wanted.account_id, stored, wanted, COMPARED);
     return { row: stored, inserted: false };
   }
 

@@ -172,7 +172,7 @@ export async function closePools(pools: Pools): Promise<void> {
  */
 export async function withTransaction<T>(
   pool: pg.Pool,
-  fn: (client: Queryable) => Promise<T>,
+  fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
