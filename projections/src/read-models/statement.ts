@@ -6,10 +6,10 @@
  * CREDIT-normal account, the reverse for DEBIT), so this model needs nothing but the events.
  *
  * Determinism: batches of different partitions arrive in any order, so a posting may land before
- * postings of the same account already stored. After inserting, the running totals of each
- * touched account are recomputed from its earliest new row onwards (a window sum), so every row
- * ends as the sum of all rows up to it, whatever the order of arrival. In order, that recomputes
- * only the new rows.
+ * postings of the same account already stored. New rows are inserted with their running totals
+ * (final when they come after every stored row of their account, the usual case); an account
+ * where they do not is recomputed from its earliest new row onwards (a window sum), so every row
+ * ends as the sum of all rows up to it, whatever the order of arrival.
  *
  * Holds (pending) are not statement lines: a hold shows once it is posted, at the post's
  * timestamp, with the lines and description of the hold.
@@ -52,29 +52,70 @@ function entriesOf(postings: readonly Posting[]): Entry[] {
   return entries.sort(compareEntry);
 }
 
-async function insertEntries(tx: Queryable, entries: readonly Entry[]): Promise<void> {
+/**
+ * Inserts the entries with their running totals: for each account, the totals of its last stored
+ * row before its first new one, plus a window sum over the new rows. That is final when the new
+ * rows come after every stored row of the account — the usual case, since TigerBeetle timestamps
+ * grow — so each row is written once. Returns the accounts where they do not (a batch of another
+ * partition already stored later rows, or a row is there already): those are recomputed.
+ */
+const INSERT = `
+  WITH new AS (
+    SELECT * FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::numeric[], $5::int[],
+      $6::text[], $7::int[], $8::text[], $9::numeric[], $10::text[], $11::text[])
+      AS n(account_id, tb_timestamp, transfer_id, ledger_account_id, ledger, journal_id,
+           line_number, side, amount, kind, description)
+  ), firsts AS (
+    SELECT DISTINCT ON (account_id) account_id, tb_timestamp AS ts, transfer_id AS tid
+    FROM new ORDER BY account_id, tb_timestamp, transfer_id
+  ), base AS (
+    SELECT f.account_id, f.ts, f.tid,
+           COALESCE(p.running_debits, 0) AS d0, COALESCE(p.running_credits, 0) AS c0,
+           EXISTS (SELECT 1 FROM rm_statement_entry e
+                   WHERE e.account_id = f.account_id
+                     AND (e.tb_timestamp, e.transfer_id) >= (f.ts, f.tid)) AS out_of_order
+    FROM firsts f LEFT JOIN LATERAL (
+      SELECT e.running_debits, e.running_credits FROM rm_statement_entry e
+      WHERE e.account_id = f.account_id AND (e.tb_timestamp, e.transfer_id) < (f.ts, f.tid)
+      ORDER BY e.tb_timestamp DESC, e.transfer_id DESC LIMIT 1
+    ) p ON true
+  ), inserted AS (
+    INSERT INTO rm_statement_entry (account_id, tb_timestamp, transfer_id, ledger_account_id,
+      ledger, journal_id, line_number, side, amount, kind, description, running_debits,
+      running_credits)
+    SELECT n.account_id, n.tb_timestamp, n.transfer_id, n.ledger_account_id, n.ledger,
+           n.journal_id, n.line_number, n.side, n.amount, n.kind, n.description,
+           b.d0 + sum(CASE WHEN n.side = 'DEBIT' THEN n.amount ELSE 0 END) OVER w,
+           b.c0 + sum(CASE WHEN n.side = 'CREDIT' THEN n.amount ELSE 0 END) OVER w
+    FROM new n JOIN base b ON b.account_id = n.account_id
+    WINDOW w AS (PARTITION BY n.account_id ORDER BY n.tb_timestamp, n.transfer_id
+                 ROWS UNBOUNDED PRECEDING)
+    ON CONFLICT DO NOTHING
+  )
+  SELECT account_id, ts::text, tid::text FROM base WHERE out_of_order`;
+
+interface Start {
+  account_id: string;
+  ts: string;
+  tid: string;
+}
+
+async function insertEntries(tx: Queryable, entries: readonly Entry[]): Promise<Start[]> {
   const column = (pick: (entry: Entry) => unknown) => entries.map((entry) => pick(entry));
-  await tx.query(
-    `INSERT INTO rm_statement_entry (account_id, tb_timestamp, transfer_id, ledger_account_id,
-       ledger, journal_id, line_number, side, amount, kind, description, running_debits,
-       running_credits)
-     SELECT *, 0, 0 FROM unnest($1::text[], $2::numeric[], $3::numeric[], $4::numeric[],
-       $5::int[], $6::text[], $7::int[], $8::text[], $9::numeric[], $10::text[], $11::text[])
-     ON CONFLICT DO NOTHING`,
-    [
-      column((e) => e.accountId),
-      column((e) => e.tbTimestamp),
-      column((e) => e.transferId),
-      column((e) => e.posting.ledgerAccountId),
-      column((e) => e.posting.ledger),
-      column((e) => e.posting.event.journalId),
-      column((e) => e.posting.lineNumber),
-      column((e) => e.posting.side),
-      column((e) => e.posting.posted.toString()),
-      column((e) => (e.posting.kind === 'posted' ? 'posted' : 'hold_posted')),
-      column((e) => e.posting.description),
-    ],
-  );
+  const { rows } = await tx.query<Start>(INSERT, [
+    column((e) => e.accountId),
+    column((e) => e.tbTimestamp),
+    column((e) => e.transferId),
+    column((e) => e.posting.ledgerAccountId),
+    column((e) => e.posting.ledger),
+    column((e) => e.posting.event.journalId),
+    column((e) => e.posting.lineNumber),
+    column((e) => e.posting.side),
+    column((e) => e.posting.posted.toString()),
+    column((e) => (e.posting.kind === 'posted' ? 'posted' : 'hold_posted')),
+    column((e) => e.posting.description),
+  ]);
+  return rows;
 }
 
 /**
@@ -107,13 +148,12 @@ const RECOMPUTE = `
     AND e.transfer_id = sums.transfer_id
     AND (e.running_debits, e.running_credits) IS DISTINCT FROM (sums.rd, sums.rc)`;
 
-async function recompute(tx: Queryable, entries: readonly Entry[]): Promise<void> {
-  // entries are sorted: the first of each account is its earliest new row.
-  const starts = entries.filter((e, i) => i === 0 || entries[i - 1]!.accountId !== e.accountId);
+async function recompute(tx: Queryable, starts: readonly Start[]): Promise<void> {
+  if (starts.length === 0) return;
   await tx.query(RECOMPUTE, [
-    starts.map((e) => e.accountId),
-    starts.map((e) => e.tbTimestamp),
-    starts.map((e) => e.transferId),
+    starts.map((s) => s.account_id),
+    starts.map((s) => s.ts),
+    starts.map((s) => s.tid),
   ]);
 }
 
@@ -124,7 +164,6 @@ export const statementProjection: Projection = {
     const { postings } = await prepareBatch(tx, STATEMENT_TABLES, events);
     const entries = entriesOf(postings);
     if (entries.length === 0) return;
-    await insertEntries(tx, entries);
-    await recompute(tx, entries);
+    await recompute(tx, await insertEntries(tx, entries));
   },
 };
