@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { highestHeld } from '../../load/runner/compare';
+import { highestHeld, peakAnswered } from '../../load/runner/compare';
 import { type Phase, percentile, readSeries, splitCsvLine } from '../../load/runner/series';
 
 const HEADER =
@@ -102,5 +102,7 @@ describe('highestHeld', () => {
     ];
     expect(highestHeld(phases)?.scenario).toBe('tps_2000');
     expect(highestHeld([phase(1000, 1000, 80)])).toBeNull();
+    expect(peakAnswered(phases)).toBe(5000);
+    expect(peakAnswered([])).toBe(0);
   });
 });
