@@ -52,6 +52,16 @@ function entriesOf(postings: readonly Posting[]): Entry[] {
   return entries.sort(compareEntry);
 }
 
+/** Joins, as `p`, the running totals of the account's last stored row before `start`'s key. */
+function lastRowBefore(start: string): string {
+  return `LEFT JOIN LATERAL (
+      SELECT e.running_debits, e.running_credits FROM rm_statement_entry e
+      WHERE e.account_id = ${start}.account_id
+        AND (e.tb_timestamp, e.transfer_id) < (${start}.ts, ${start}.tid)
+      ORDER BY e.tb_timestamp DESC, e.transfer_id DESC LIMIT 1
+    ) p ON true`;
+}
+
 /**
  * Inserts the entries with their running totals: for each account, the totals of its last stored
  * row before its first new one, plus a window sum over the new rows. That is final when the new
@@ -74,11 +84,7 @@ const INSERT = `
            EXISTS (SELECT 1 FROM rm_statement_entry e
                    WHERE e.account_id = f.account_id
                      AND (e.tb_timestamp, e.transfer_id) >= (f.ts, f.tid)) AS out_of_order
-    FROM firsts f LEFT JOIN LATERAL (
-      SELECT e.running_debits, e.running_credits FROM rm_statement_entry e
-      WHERE e.account_id = f.account_id AND (e.tb_timestamp, e.transfer_id) < (f.ts, f.tid)
-      ORDER BY e.tb_timestamp DESC, e.transfer_id DESC LIMIT 1
-    ) p ON true
+    FROM firsts f ${lastRowBefore('f')}
   ), inserted AS (
     INSERT INTO rm_statement_entry (account_id, tb_timestamp, transfer_id, ledger_account_id,
       ledger, journal_id, line_number, side, amount, kind, description, running_debits,
@@ -128,11 +134,7 @@ const RECOMPUTE = `
   ), base AS (
     SELECT s.account_id, s.ts, s.tid,
            COALESCE(p.running_debits, 0) AS d0, COALESCE(p.running_credits, 0) AS c0
-    FROM starts s LEFT JOIN LATERAL (
-      SELECT e.running_debits, e.running_credits FROM rm_statement_entry e
-      WHERE e.account_id = s.account_id AND (e.tb_timestamp, e.transfer_id) < (s.ts, s.tid)
-      ORDER BY e.tb_timestamp DESC, e.transfer_id DESC LIMIT 1
-    ) p ON true
+    FROM starts s ${lastRowBefore('s')}
   ), sums AS (
     SELECT e.account_id, e.tb_timestamp, e.transfer_id,
            b.d0 + sum(CASE WHEN e.side = 'DEBIT' THEN e.amount ELSE 0 END) OVER w AS rd,
