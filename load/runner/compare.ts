@@ -26,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { auditRun } from './audit';
+import type { CpuReport } from './cpu';
 import { readK6Summary, runK6 } from './k6';
 import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
 import { type Phase, readSeries } from './series';
@@ -54,6 +55,7 @@ interface Measured {
   phases: Phase[];
   held: Phase | null;
   accepted: number;
+  cpu: CpuReport | null;
 }
 
 function offered(phase: Phase): number {
@@ -174,6 +176,7 @@ async function main(): Promise<number> {
           phases,
           held: highestHeld(phases),
           accepted: readK6Summary(k6.summaryPath).journalsPosted,
+          cpu: k6.cpu,
         });
         if (target === 'bridge') {
           await stack.startProjections();
@@ -209,6 +212,16 @@ async function main(): Promise<number> {
       ...CASES.map((kase) => `- ${ratio(results, kase)}`),
       '',
       `Bridge audit after the runs: **${audit.verdict}**`,
+      '',
+      '## CPU while k6 ran (cores busy, busiest first)',
+      '',
+      ...results.map(
+        (r) =>
+          `- ${r.kase} ${r.target}: ` +
+          (r.cpu === null
+            ? 'not measured'
+            : r.cpu.components.map((c) => `${c.component} ${c.cores.toFixed(2)}`).join(', ')),
+      ),
       '',
       '## Every step',
       '',

@@ -8,7 +8,9 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { type CpuReport, startCpuSampler } from './cpu';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const K6_BIN = path.join(ROOT, '.tools', 'k6');
@@ -21,6 +23,8 @@ export interface K6Run {
   summaryPath: string;
   samplesPath: string;
   logPath: string;
+  /** CPU per component while k6 ran (null where /proc is missing). */
+  cpu: CpuReport | null;
 }
 
 export async function runK6(
@@ -41,6 +45,7 @@ export async function runK6(
   args.push(path.join(ROOT, 'load', 'k6', script));
   const log = fs.createWriteStream(logPath);
   const child = spawn(K6_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const sampler = startCpuSampler(os.cpus().length);
   // k6's progress and summary to the terminal as it runs, and into the log.
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
@@ -54,6 +59,7 @@ export async function runK6(
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
+  const cpu = sampler.stop();
   await new Promise((resolve) => log.end(resolve));
   if (exitCode !== 0 && exitCode !== K6_THRESHOLDS_CROSSED) {
     throw new Error(`k6 ${script} failed with status ${exitCode}; see ${logPath}`);
@@ -64,6 +70,7 @@ export async function runK6(
     summaryPath,
     samplesPath,
     logPath,
+    cpu,
   };
 }
 

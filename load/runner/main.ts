@@ -150,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
       settings,
       k6: { ...summary, exitCode: k6.exitCode, thresholdsPassed: k6.thresholdsPassed },
       requests: await readSeries(k6.samplesPath, scenario.requests),
+      cpu: k6.cpu,
       projectionsDrainMs,
       audit,
       auditSkipped,

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Audit } from './audit';
+import type { CpuReport } from './cpu';
 import type { K6Summary } from './k6';
 import type { Phase, RequestSeries } from './series';
 
@@ -36,6 +37,8 @@ export interface RunReport {
   settings: Record<string, string>;
   k6: K6Summary & { exitCode: number; thresholdsPassed: boolean };
   requests: RequestSeries[];
+  /** Where the CPU went while k6 ran, per component. */
+  cpu: CpuReport | null;
   /** How long after the load the projections had applied everything (ms); null: not measured. */
   projectionsDrainMs: number | null;
   audit: Audit | null;
@@ -102,6 +105,19 @@ export function markdown(report: RunReport): string {
   out.push('## Per step', '', PHASE_HEADER);
   for (const series of report.requests) {
     for (const phase of series.phases) out.push(phaseRow(series.name, phase));
+  }
+  if (report.cpu !== null) {
+    const { cpu } = report;
+    const total = cpu.components.reduce((sum, c) => sum + c.cores, 0);
+    out.push(
+      '',
+      `## CPU while k6 ran (${cpu.seconds.toFixed(0)} s, ${cpu.cpus} cores)`,
+      '',
+      '| component | cores busy |',
+      '|---|---|',
+      ...cpu.components.map((c) => `| ${c.component} | ${c.cores.toFixed(2)} |`),
+      `| **total** | **${total.toFixed(2)}** of ${cpu.cpus} |`,
+    );
   }
   out.push('', '## Audit after the run', '');
   if (report.projectionsDrainMs !== null) {
