@@ -150,6 +150,24 @@ const RECOMPUTE = `
     AND e.transfer_id = sums.transfer_id
     AND (e.running_debits, e.running_credits) IS DISTINCT FROM (sums.rd, sums.rc)`;
 
+/**
+ * Running totals read other transactions' rows, so two partitions' batches on one account must not
+ * interleave: each takes a transaction lock per account, in account order (no deadlock), and the
+ * second one's statements then see the first's committed rows. In the worker the account-balance
+ * projection's row locks already order them; a rebuild or PROJECTIONS_ONLY may run this alone.
+ */
+async function lockAccounts(tx: Queryable, entries: readonly Entry[]): Promise<void> {
+  // entries are sorted by account: the distinct ids come out in lock order.
+  const accounts = entries
+    .map((e) => e.accountId)
+    .filter((id, i, all) => i === 0 || all[i - 1] !== id);
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended('rm_statement_entry:' || a, 0))
+     FROM unnest($1::text[]) WITH ORDINALITY AS u(a, i) ORDER BY i`,
+    [accounts],
+  );
+}
+
 async function recompute(tx: Queryable, starts: readonly Start[]): Promise<void> {
   if (starts.length === 0) return;
   await tx.query(RECOMPUTE, [
@@ -166,6 +184,7 @@ export const statementProjection: Projection = {
     const { postings } = await prepareBatch(tx, STATEMENT_TABLES, events);
     const entries = entriesOf(postings);
     if (entries.length === 0) return;
+    await lockAccounts(tx, entries);
     await recompute(tx, await insertEntries(tx, entries));
   },
 };
