@@ -30,7 +30,8 @@ import type { CpuReport } from './cpu';
 import { readK6Summary, runK6 } from './k6';
 import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
 import { type Phase, readSeries } from './series';
-import { startLoadStack, stopChild, waitProjectionsDrained, waitReady } from './stack';
+import { stopProcess } from '../bench/bridge-process';
+import { startLoadStack, waitProjectionsDrained, waitReady } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const JOURNAL = 'POST /api/journal';
@@ -238,7 +239,7 @@ async function main(): Promise<number> {
     console.log(`\n${text}\nreport: ${path.relative(ROOT, dir)}/report.md`);
     return audit.clean ? 0 : 1;
   } finally {
-    await stopChild(baseline.child);
+    await stopProcess(baseline.child);
     await stack.stop();
   }
 }

@@ -10,8 +10,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resetDisposableDatabase } from '../../bridge/src/store/reset';
+import { disposableDatabaseEnv, resetDisposableDatabase } from '../../bridge/src/store/disposable';
 import { loadConfig } from '../../bridge/src/config';
+import { stopProcess } from '../bench/bridge-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const LOAD_DATABASE = 'ledger_load';
@@ -49,12 +50,6 @@ export interface LoadStack {
   stop(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
 /** The services' environment for a run: the load database and the run's own names. */
 export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
   const base = loadConfig(process.env);
@@ -62,11 +57,7 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
     ...process.env,
     PORT: String(options.port),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    DATABASE_URL: withDatabase(base.DATABASE_URL, LOAD_DATABASE),
-    DATABASE_DIRECT_URL: withDatabase(base.DATABASE_DIRECT_URL, LOAD_DATABASE),
-    DATABASE_REPLICA_URLS: base.DATABASE_REPLICA_URLS.map((url) =>
-      withDatabase(url, LOAD_DATABASE),
-    ).join(','),
+    ...disposableDatabaseEnv(base, LOAD_DATABASE),
     ENGINE_ADDRESS: `127.0.0.1:${options.port + 1}`,
     ENGINE_DATA_DIR: options.dataDir,
     KAFKA_OUTCOMES_TOPIC: `load.outcomes.${options.run}`,
@@ -105,14 +96,6 @@ export async function waitReady(
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
 }
 
-/** SIGTERM, then wait for the exit. */
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 export async function startLoadStack(options: LoadStackOptions): Promise<LoadStack> {
   const env = loadStackEnv(options);
   await resetDisposableDatabase(env.DATABASE_DIRECT_URL!);
@@ -127,8 +110,8 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
   const workerMetrics = `http://127.0.0.1:${options.port + 2}/metrics`;
   let worker: ChildProcess | null = null;
   const stop = async () => {
-    if (worker !== null) await stopChild(worker);
-    await stopChild(child);
+    if (worker !== null) await stopProcess(worker);
+    await stopProcess(child);
   };
   try {
     await waitReady(`${baseUrl}/ready`, child, READY_TIMEOUT_MS);
@@ -152,7 +135,7 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
     },
     stopProjections: async () => {
       if (worker === null) return;
-      await stopChild(worker);
+      await stopProcess(worker);
       worker = null;
     },
   };

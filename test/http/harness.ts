@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { resetDisposableDatabase } from '../../bridge/src/store/reset';
+import { disposableDatabaseEnv, resetDisposableDatabase } from '../../bridge/src/store/disposable';
 import { startBridge, type RunningBridge } from '../../bridge/src/bridge';
 import { type Config, loadConfig } from '../../bridge/src/config';
 import { createLogger } from '../../bridge/src/logger';
@@ -48,11 +48,7 @@ export async function startHarness(
   const base = loadConfig(process.env);
   const config = loadConfig({
     ...process.env,
-    DATABASE_URL: withDatabase(base.DATABASE_URL, TEST_DATABASE),
-    DATABASE_DIRECT_URL: withDatabase(base.DATABASE_DIRECT_URL, TEST_DATABASE),
-    DATABASE_REPLICA_URLS: base.DATABASE_REPLICA_URLS.map((url) =>
-      withDatabase(url, TEST_DATABASE),
-    ).join(','),
+    ...disposableDatabaseEnv(base, TEST_DATABASE),
     // Each run its own cache namespace: Redis outlives test runs, the ledger does not.
     BALANCE_CACHE_KEY_PREFIX: `test:${run}:bal:`,
     BALANCE_INVALIDATION_CHANNEL: `test:${run}:bal:invalidations`,
@@ -81,12 +77,6 @@ export async function startHarness(
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 export interface Answer {
