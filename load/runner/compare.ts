@@ -30,18 +30,13 @@ import type { CpuReport } from './cpu';
 import { readK6Summary, runK6 } from './k6';
 import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
 import { type Phase, readSeries } from './series';
+import { envChoice, envInt, envInts, UsageError } from './settings';
 import { stopProcess } from '../bench/bridge-process';
 import { startLoadStack, waitProjectionsDrained, waitReady } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const JOURNAL = 'POST /api/journal';
-const STEPS = (process.env.COMPARE_STEPS ?? '250,500,1000,1500,2000,3000,4000,5000,6000,7000')
-  .split(',')
-  .map(Number);
-const STEP_SECONDS = Number(process.env.COMPARE_STEP_SECONDS ?? 10);
-const CASES = (process.env.COMPARE_CASES ?? 'uniform,hot').split(',');
-const PROJECTIONS = process.env.COMPARE_PROJECTIONS ?? 'during';
-const ACCOUNTS = process.env.ACCOUNTS ?? '1000';
+const DEFAULT_STEPS = [250, 500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 7000];
 const HELD_P99_MS = 50;
 const HELD_ERROR_SHARE = 0.001;
 const HELD_RATE_SHARE = 0.95;
@@ -74,8 +69,10 @@ export function highestHeld(phases: Phase[]): Phase | null {
   return held.sort((a, b) => offered(b) - offered(a))[0] ?? null;
 }
 
-async function startBaseline(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = Number(process.env.BASELINE_PORT ?? 3300);
+async function startBaseline(
+  databaseUrl: string,
+  port: number,
+): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'load/baseline/main.ts'], {
     cwd: ROOT,
     env: {
@@ -87,7 +84,12 @@ async function startBaseline(databaseUrl: string): Promise<{ url: string; child:
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}/health`, child, 60_000);
+  try {
+    await waitReady(`${url}/health`, child, 60_000);
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
   return { url, child };
 }
 
@@ -107,7 +109,17 @@ function line(m: Measured): string {
         `${h.p50.toFixed(1)} | ${h.p95.toFixed(1)} | ${h.p99.toFixed(1)} | ${peak} |`;
 }
 
-function ratio(results: Measured[], kase: string): string {
+/** COMPARE_CASES: which of `uniform` and `hot` to run, in the order given. */
+function compareCases(): string[] {
+  const text = process.env.COMPARE_CASES ?? 'uniform,hot';
+  const cases = text.split(',').map((c) => c.trim());
+  if (cases.length === 0 || cases.some((c) => c !== 'uniform' && c !== 'hot')) {
+    throw new UsageError(`COMPARE_CASES lists uniform and/or hot, got "${text}"`);
+  }
+  return cases;
+}
+
+function ratio(results: Measured[], kase: string, lowestStep: number): string {
   const of = (target: Target) => results.find((m) => m.kase === kase && m.target === target);
   const bridge = of('bridge');
   const baseline = of('baseline');
@@ -120,8 +132,8 @@ function ratio(results: Measured[], kase: string): string {
   else if (baseline.held === null) {
     // Not even the lowest step: the ratio is at least the bridge's rate over that step's.
     held =
-      `held at p99 < ${HELD_P99_MS} ms ≥ ${(offered(bridge.held) / STEPS[0]!).toFixed(2)}× ` +
-      `(${int(offered(bridge.held))} vs none: the baseline missed even ${int(STEPS[0]!)}/s)`;
+      `held at p99 < ${HELD_P99_MS} ms ≥ ${(offered(bridge.held) / lowestStep).toFixed(2)}× ` +
+      `(${int(offered(bridge.held))} vs none: the baseline missed even ${int(lowestStep)}/s)`;
   } else {
     held =
       `held at p99 < ${HELD_P99_MS} ms ${(offered(bridge.held) / offered(baseline.held)).toFixed(2)}× ` +
@@ -131,14 +143,16 @@ function ratio(results: Measured[], kase: string): string {
 }
 
 async function main(): Promise<number> {
-  if (PROJECTIONS !== 'during' && PROJECTIONS !== 'after') {
-    console.error('COMPARE_PROJECTIONS is "during" (the default) or "after"');
-    return 2;
-  }
+  const STEPS = envInts('COMPARE_STEPS', DEFAULT_STEPS, 1, 100_000);
+  const STEP_SECONDS = envInt('COMPARE_STEP_SECONDS', 10, 1, 3_600);
+  const CASES = compareCases();
+  const PROJECTIONS = envChoice('COMPARE_PROJECTIONS', ['during', 'after'] as const);
+  const ACCOUNTS = String(envInt('ACCOUNTS', 1_000, 2, 1_000_000));
+  const port = envInt('LOAD_PORT', 3180, 1, 65_532);
+  const baselinePort = envInt('BASELINE_PORT', 3300, 1, 65_535);
   const started = new Date();
   const run = `cmp-${randomUUID().slice(0, 8)}`;
   const dir = resultsDir('compare', started);
-  const port = Number(process.env.LOAD_PORT ?? 3180);
   console.log('starting the bridge stack and the PostgreSQL-only baseline…');
   const stack = await startLoadStack({
     run,
@@ -146,7 +160,13 @@ async function main(): Promise<number> {
     port,
     dataDir: path.join(ROOT, '.run', 'load', 'engine'),
   });
-  const baseline = await startBaseline(stack.env.DATABASE_DIRECT_URL!);
+  let baseline: { url: string; child: ChildProcess };
+  try {
+    baseline = await startBaseline(stack.env.DATABASE_DIRECT_URL!, baselinePort);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
   const results: Measured[] = [];
   try {
     for (const kase of CASES) {
@@ -210,7 +230,7 @@ async function main(): Promise<number> {
       '|---|---|---|---|---|---|---|---|',
       ...results.map(line),
       '',
-      ...CASES.map((kase) => `- ${ratio(results, kase)}`),
+      ...CASES.map((kase) => `- ${ratio(results, kase, Math.min(...STEPS))}`),
       '',
       `Bridge audit after the runs: **${audit.verdict}**`,
       '',
@@ -248,8 +268,8 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (error: unknown) => {
-      console.error(error);
-      process.exit(1);
+      console.error(error instanceof UsageError ? error.message : error);
+      process.exit(error instanceof UsageError ? 2 : 1);
     },
   );
 }

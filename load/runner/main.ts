@@ -25,6 +25,7 @@ import { writeChart } from './chart';
 import { readK6Summary, runK6 } from './k6';
 import { machine, markdown, resultsDir, type RunReport, writeReport } from './report';
 import { readSeries } from './series';
+import { envChoice, envInt, UsageError } from './settings';
 import { type LoadStack, startLoadStack, waitProjectionsDrained } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -87,16 +88,14 @@ async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  // Every setting is checked before anything is created or started.
+  const projections = envChoice('LOAD_PROJECTIONS', ['during', 'after'] as const);
+  const port = envInt('LOAD_PORT', 3180, 1, 65_532);
+  const settings = k6Settings(process.env);
+  const external = process.env.LOAD_BASE_URL;
   const started = new Date();
   const run = `load-${randomUUID().slice(0, 8)}`;
   const dir = resultsDir(name!, started);
-  const settings = k6Settings(process.env);
-  const external = process.env.LOAD_BASE_URL;
-  const projections = process.env.LOAD_PROJECTIONS ?? 'during';
-  if (projections !== 'during' && projections !== 'after') {
-    console.error('LOAD_PROJECTIONS is "during" (the default) or "after"');
-    return 2;
-  }
   let stack: LoadStack | null = null;
   let target: string;
   let targetDescription: string;
@@ -104,7 +103,6 @@ async function main(argv: string[]): Promise<number> {
     target = external;
     targetDescription = 'a running bridge (LOAD_BASE_URL)';
   } else {
-    const port = Number(process.env.LOAD_PORT ?? 3180);
     console.log(`starting the bridge, engine server and projection worker on :${port}…`);
     stack = await startLoadStack({
       run,
@@ -168,8 +166,8 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      console.error(error);
-      process.exit(1);
+      console.error(error instanceof UsageError ? error.message : error);
+      process.exit(error instanceof UsageError ? 2 : 1);
     },
   );
 }
