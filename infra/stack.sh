@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The native local stack: PostgreSQL primary + one streaming replica, PgBouncer, Redis, Kafka
+# The native local stack: a 3-replica TigerBeetle cluster (when a server binary is found: TB_BIN,
+# else `tigerbeetle` on PATH), PostgreSQL primary + one streaming replica, PgBouncer, Redis, Kafka
 # (KRaft) and nginx, each on a fixed 127.0.0.1 port with its data, logs and pid file under .run/.
 # See infra/README.md.
 #
@@ -16,6 +17,7 @@ source "$INFRA_DIR/lib/pgbouncer.sh"
 source "$INFRA_DIR/lib/redis.sh"
 source "$INFRA_DIR/lib/kafka.sh"
 source "$INFRA_DIR/lib/nginx.sh"
+source "$INFRA_DIR/lib/tigerbeetle.sh"
 
 STACK_LOCK="$RUN_DIR/stack.lock"
 
@@ -40,6 +42,11 @@ prepare_run_dir() {
 
 print_connection_settings() {
   say "connection settings:"
+  if [[ -f "$(tb_env_file)" ]]; then
+    printf '  ledger     TB_CLUSTER_ID=%s TB_ADDRESSES=%s\n' "$TB_CLUSTER_ID" "$(tb_addresses)"
+  else
+    printf '  ledger     (no TigerBeetle server: the embedded engine)\n'
+  fi
   printf '  postgres   DATABASE_DIRECT_URL=%s\n' "$(postgres_url)"
   printf '  replica    DATABASE_REPLICA_URLS=%s\n' "$(postgres_replica_url)"
   printf '  pgbouncer  DATABASE_URL=%s\n' "$(pgbouncer_url)"
@@ -55,6 +62,7 @@ stack_up() {
   prepare_run_dir
   # Kafka's JVM is the slowest to become ready: launch it first, wait for it last.
   kafka_launch
+  tigerbeetle_up
   postgres_up
   postgres_replica_up
   pgbouncer_up
@@ -75,15 +83,16 @@ stack_down() {
   pgbouncer_down
   postgres_replica_down
   postgres_down
+  tigerbeetle_down
   say "down in $(($(now_ms) - started_ms)) ms"
 }
 
 stack_status() {
   local service unhealthy=0 state
-  for service in postgres replica pgbouncer redis kafka nginx; do
+  for service in tigerbeetle postgres replica pgbouncer redis kafka nginx; do
     state="$("${service}_status")"
-    printf '%-10s %s\n' "$service" "$state"
-    [[ "$state" == running* ]] || unhealthy=1
+    printf '%-11s %s\n' "$service" "$state"
+    [[ "$state" == running* || "$state" == "not configured"* ]] || unhealthy=1
   done
   return "$unhealthy"
 }

@@ -1,8 +1,9 @@
 /**
  * `npm start`'s processes, side by side as production runs them: the bridge API and the
- * projection worker, and — unless TB_ADDRESSES names a TigerBeetle cluster — the embedded engine
- * as one shared server (ENGINE_ADDRESS, default 127.0.0.1:3100) that both use, so the worker can
- * reconcile and several bridges could share the ledger.
+ * projection worker on the ledger, which is TigerBeetle's cluster: TB_ADDRESSES, else the one the
+ * local stack runs (tb-cluster/local.ts). Only when there is no cluster at all does the embedded
+ * engine stand in, as one shared server (ENGINE_ADDRESS, default 127.0.0.1:3100) that both use,
+ * so the worker can reconcile and several bridges could share the ledger; a loud line says so.
  *
  * LOCAL_PROJECTIONS=0 leaves the worker out (a load run starts it itself, after the load).
  *
@@ -13,6 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { ledgerEnv } from '../tb-cluster/local';
 
 const ROOT = path.resolve(__dirname, '..');
 const ENGINE_ADDRESS_DEFAULT = '127.0.0.1:3100';
@@ -89,9 +91,17 @@ async function startEngine(address: string): Promise<string> {
 
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll());
-  const env = { ...process.env };
-  if (env.TB_ADDRESSES === undefined) {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...ledgerEnv(process.env) };
+  if (env.TB_ADDRESSES === undefined || env.TB_ADDRESSES === '') {
+    delete env.TB_ADDRESSES;
+    console.error(
+      '*** NO TIGERBEETLE CLUSTER: the embedded engine stands in (not TigerBeetle). To run on ' +
+        'the real 3-replica cluster, install the tigerbeetle release binary, set TB_BIN (or put ' +
+        'it on PATH) and run npm start again; README: "Running on a real TigerBeetle cluster". ***',
+    );
     env.ENGINE_ADDRESS = await startEngine(env.ENGINE_ADDRESS ?? ENGINE_ADDRESS_DEFAULT);
+  } else {
+    console.log(`ledger: TigerBeetle cluster ${env.TB_CLUSTER_ID ?? '0'} at ${env.TB_ADDRESSES}`);
   }
   if (stopping) return;
   apps.set('bridge', start('bridge', 'bridge/src/main.ts', env));

@@ -1,15 +1,58 @@
 /**
- * `npm run tb:status`: is the TigerBeetle cluster in TB_ADDRESSES answering? A lookup round trip
- * through the same adapter the bridge uses. Exit 0 when it answers, 1 when it does not.
+ * `npm run tb:status`: is the TigerBeetle cluster in TB_ADDRESSES (else the local stack's) answering?
+ * A lookup round trip through the same adapter the bridge uses. Exit 0 when it answers, 1 when it
+ * does not or is misconfigured, 2 when there is no cluster to check. A failure says what is wrong
+ * where it can be told: a cluster id the replicas refuse, addresses out of replica order.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../bridge/src/config';
 import { openTigerBeetleLedger } from '../bridge/src/ledger/tigerbeetle';
+import { ledgerEnv, readLocalCluster } from './local';
+
+const LOG_TAIL_BYTES = 64 * 1024;
+
+/** Replica logs of the local cluster that show our client refused for its cluster id. */
+function clusterIdRefused(runDir: string): string[] {
+  if (!fs.existsSync(runDir)) return [];
+  return fs
+    .readdirSync(runDir)
+    .filter((name) => /^replica-\d+\.log$/.test(name))
+    .filter((name) => {
+      const file = path.join(runDir, name);
+      const size = fs.statSync(file).size;
+      const fd = fs.openSync(file, 'r');
+      const tail = Buffer.alloc(Math.min(size, LOG_TAIL_BYTES));
+      fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+      fs.closeSync(fd);
+      return tail.toString('utf8').includes('invalid header_cluster');
+    });
+}
+
+/** The local cluster's replica order, when TB_ADDRESSES names its replicas in another order. */
+export function orderMismatch(addresses: string[], local: string[]): string | null {
+  const same = addresses.length === local.length && addresses.every((a) => local.includes(a));
+  if (!same || addresses.every((address, i) => address === local[i])) return null;
+  return (
+    `TB_ADDRESSES lists the replicas out of order: replica i must be entry i, ` +
+    `as every replica was started with ${local.join(',')}`
+  );
+}
 
 async function main(): Promise<number> {
-  const config = loadConfig();
+  const env = { ...process.env, ...ledgerEnv(process.env) };
+  const config = loadConfig(env);
   if (config.TB_ADDRESSES === undefined) {
-    console.error('TB_ADDRESSES is not set: nothing to check (the bridge would use the engine).');
+    console.error('no TigerBeetle cluster: TB_ADDRESSES is unset and the stack runs none.');
     return 2;
+  }
+  const runDir = process.env.TB_RUN_DIR ?? path.resolve(__dirname, '..', '.run', 'tigerbeetle');
+  const local = readLocalCluster(path.join(runDir, 'cluster.env'));
+  const misordered =
+    local === null ? null : orderMismatch(config.TB_ADDRESSES, local.TB_ADDRESSES.split(','));
+  if (misordered !== null) {
+    console.error(misordered);
+    return 1;
   }
   const ledger = await openTigerBeetleLedger({
     clusterId: config.TB_CLUSTER_ID,
@@ -17,26 +60,33 @@ async function main(): Promise<number> {
     requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
   });
   const started = process.hrtime.bigint();
+  const where = `cluster ${config.TB_CLUSTER_ID} at ${config.TB_ADDRESSES.join(',')}`;
   try {
     await ledger.lookupAccounts([1n]);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    console.log(
-      `cluster ${config.TB_CLUSTER_ID} at ${config.TB_ADDRESSES.join(',')}: ` +
-        `answering (lookup round trip ${ms.toFixed(1)} ms)`,
-    );
+    console.log(`${where}: answering (lookup round trip ${ms.toFixed(1)} ms)`);
     return 0;
   } catch (error) {
-    console.error(`cluster ${config.TB_CLUSTER_ID}: not answering: ${(error as Error).message}`);
+    const refused = clusterIdRefused(runDir);
+    const hint =
+      refused.length > 0
+        ? `; the replicas refuse our cluster id (invalid header_cluster in ` +
+          `${refused.join(', ')} under ${runDir}): TB_CLUSTER_ID must be the id the data files ` +
+          `were formatted with${local === null ? '' : ` (${local.TB_CLUSTER_ID})`}`
+        : '; are the replicas running (npm run stack -- status) and is TB_CLUSTER_ID right?';
+    console.error(`${where}: not answering: ${(error as Error).message}${hint}`);
     return 1;
   } finally {
     await ledger.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

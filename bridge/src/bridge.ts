@@ -14,7 +14,7 @@ import { OutcomePublisher, publisherOptionsFromConfig } from './events/producer'
 import { createHandler, listen } from './http/server';
 import { JournalService } from './journal/service';
 import { TransferBatcher } from './ledger/batcher';
-import { openLedger, type OpenedLedger } from './ledger/open';
+import { openLedger, probeLedger, type OpenedLedger } from './ledger/open';
 import type { Logger } from './logger';
 import { migrateUp } from './store/migrate';
 import { instrumentJournals, instrumentLedger } from './monitor/instrument';
@@ -44,6 +44,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     const ledger = await openLedger(config);
     cleanup.push(() => ledger.ledger.close());
     log.info({ ledger: ledger.kind, at: ledger.where }, 'ledger open');
+    void probeLedger(ledger, config, log);
 
     const pools = createPools(config, log);
     cleanup.push(() => closePools(pools));

@@ -31,8 +31,8 @@ const schema = z.object({
     .regex(/^\d+$/, 'must be a non-negative integer')
     .transform((value) => BigInt(value))
     .default(0n),
-  /** Every replica's address, in replica order. Unset: the embedded engine is used. */
-  TB_ADDRESSES: addresses.optional(),
+  /** Every replica's address, in replica order. Unset or empty: the embedded engine is used. */
+  TB_ADDRESSES: z.preprocess((value) => (value === '' ? undefined : value), addresses.optional()),
   /** How long a ledger request may take before the bridge answers 503 (the request may still
    * commit; retries reuse the same ids). */
   LEDGER_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),

@@ -105,18 +105,21 @@ async function storedJournals(directUrl: string, run: string): Promise<number> {
 
 /**
  * `env` is the services' environment (database, ledger, topic, consumer group); `accepted` what k6
- * counted; `run` the prefix of the run's account ids (k6's RUN).
+ * counted; `run` the prefix of the run's account ids (k6's RUN); `since` when the run began: the
+ * ledger is a TigerBeetle cluster that other clients (tests, earlier runs) also write to, so only
+ * the run's window is reconciled.
  */
 export async function auditRun(
   env: NodeJS.ProcessEnv,
   accepted: number,
   run: string,
+  since: Date,
 ): Promise<Audit> {
   // The reconciler compares up to (now - settle delay): wait that long after the load so its
   // window covers every transfer of the run.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_DELAY_MS_DEFAULT + 1_000));
   const reconcileRun = await cli(
-    ['reconcile', '--json', '--wait-ms', String(RECONCILE_WAIT_MS)],
+    ['reconcile', '--json', '--since', since.toISOString(), '--wait-ms', String(RECONCILE_WAIT_MS)],
     env,
   );
   if (reconcileRun.status === 2 && !reconcileRun.stdout.includes('{')) {

@@ -209,7 +209,7 @@ async function main(): Promise<number> {
     const bridgeAccepted = results
       .filter((m) => m.target === 'bridge')
       .reduce((sum, m) => sum + m.accepted, 0);
-    const audit = await auditRun(stack.env, bridgeAccepted, run);
+    const audit = await auditRun(stack.env, bridgeAccepted, run, started);
     const out: string[] = [];
     const m = machine();
     out.push(

@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     if (process.env.LOAD_AUDIT === '0') auditSkipped = 'LOAD_AUDIT=0';
     else {
       console.log('auditing: reconcile (after the projections catch up) and verify --full…');
-      audit = await auditRun(stack?.env ?? process.env, summary.journalsPosted, run);
+      audit = await auditRun(stack?.env ?? process.env, summary.journalsPosted, run, started);
     }
     const report: RunReport = {
       scenario: name!,

@@ -1,8 +1,9 @@
 /**
  * The services a load run measures, started the way `npm start` starts them (infra/start-local.ts:
- * the engine as a shared server, the bridge, the projection worker), but on the load database
- * (`ledger_load`, emptied first), a fresh engine directory, the run's own Kafka topic, consumer
- * group and cache namespace. So what the audit after the run compares is exactly what the run wrote.
+ * the bridge and the projection worker on the local TigerBeetle cluster, or on the engine as a
+ * shared server where there is none), but on the load database (`ledger_load`, emptied first), a
+ * fresh engine directory, the run's own Kafka topic, consumer group and cache namespace. The
+ * audit after the run compares what the run wrote: its accounts, and the ledger from its start.
  *
  * The worker's periodic reconciliation is off while the load runs (it would compete for the same
  * two cores); the runner reconciles once, after the load (audit.ts).
@@ -12,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { disposableDatabaseEnv, resetDisposableDatabase } from '../../bridge/src/store/disposable';
 import { loadConfig } from '../../bridge/src/config';
+import { ledgerEnv } from '../../tb-cluster/local';
 import { stopProcess } from '../bench/bridge-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -55,6 +57,8 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
   const base = loadConfig(process.env);
   return {
     ...process.env,
+    // The local TigerBeetle cluster when there is one; else start-local runs the engine server.
+    ...ledgerEnv(process.env),
     PORT: String(options.port),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...disposableDatabaseEnv(base, LOAD_DATABASE),

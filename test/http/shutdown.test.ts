@@ -1,11 +1,11 @@
 /**
  * Proves the graceful shutdown: journals the server has already taken in are finished — posted
  * in the ledger, published to Kafka, answered 201 — while the bridge stops, and the ledger holds
- * every one of them after a restart. The stop is issued while journals are still arriving: a
+ * every one of them (a new client of the same cluster, or the engine reopened, finds them). The stop is issued while journals are still arriving: a
  * request the server never accepted fails to connect (the client retries it elsewhere), but no
  * accepted one is cut off with a 5xx.
  */
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
+import { openLedger } from '../../bridge/src/ledger/open';
 import { transferId } from '../../bridge/src/ledger/ids';
 import { call, type Harness, startHarness } from './harness';
 
@@ -61,7 +61,7 @@ it('finishes every journal in flight before it stops', async () => {
   const answered = journalIds.filter((_, i) => statuses[i] === 201);
   expect(answered.length).toBeGreaterThanOrEqual(TAKEN_BEFORE_STOP);
 
-  const ledger = await openEmbeddedLedger({ dataDir: h.dataDir });
+  const { ledger } = await openLedger(h.config);
   try {
     const found = await ledger.lookupTransfers(answered.map((id) => transferId(id, 'create', 0)));
     expect(found).toHaveLength(answered.length);

@@ -1,6 +1,7 @@
 /**
  * Proves the balance read path across two API instances of one deployment: both bridges share
- * one ledger (the embedded engine as a server), Redis and PostgreSQL. A balance cached by
+ * one ledger (the real TigerBeetle cluster when configured, else the embedded engine as a
+ * server), Redis and PostgreSQL. A balance cached by
  * instance B is invalidated when instance A posts (B serves the new balance well within a
  * second, without any token), and a read carrying A's Balance-Token never shows the older
  * balance, even on an instance that heard no invalidation at all.
@@ -11,15 +12,17 @@ import path from 'node:path';
 import { type EngineServer, startEngineServer } from '../../tb-cluster/embedded/server';
 import { call, type Harness, startHarness } from './harness';
 
-let engine: EngineServer;
-let engineDir: string;
+let engine: EngineServer | undefined;
+let engineDir: string | undefined;
 let a: Harness;
 let b: Harness;
 /** An instance that hears no invalidations (no Redis) and caches for a minute: only the token
  * can keep it honest. */
 let deaf: Harness;
 
-beforeAll(async () => {
+/** The ledger both instances use: the cluster in TB_ADDRESSES, else an engine server. */
+async function sharedLedgerEnv(): Promise<Record<string, string>> {
+  if (process.env.TB_ADDRESSES !== undefined && process.env.TB_ADDRESSES !== '') return {};
   engineDir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-shared-'));
   engine = await startEngineServer({
     dataDir: engineDir,
@@ -27,7 +30,11 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port: 0,
   });
-  const env = { ENGINE_ADDRESS: `127.0.0.1:${engine.address.port}` };
+  return { ENGINE_ADDRESS: `127.0.0.1:${engine.address.port}` };
+}
+
+beforeAll(async () => {
+  const env = await sharedLedgerEnv();
   a = await startHarness(env);
   b = await startHarness(env, { joining: a });
   deaf = await startHarness(
@@ -41,7 +48,7 @@ afterAll(async () => {
   await b?.dispose();
   await a?.dispose();
   await engine?.close();
-  fs.rmSync(engineDir, { recursive: true, force: true });
+  if (engineDir !== undefined) fs.rmSync(engineDir, { recursive: true, force: true });
 });
 
 const balanceOf = async (base: string, accountId: string, token?: string) => {

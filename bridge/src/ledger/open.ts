@@ -5,6 +5,7 @@
  */
 import { openEmbeddedLedger } from '../../../tb-cluster/embedded';
 import type { Config } from '../config';
+import type { Logger } from '../logger';
 import { openEngineClient } from './engine-client';
 import type { Ledger } from './port';
 import { openTigerBeetleLedger } from './tigerbeetle';
@@ -39,4 +40,31 @@ export async function openLedger(config: Config): Promise<OpenedLedger> {
     fsync: config.ENGINE_FSYNC,
   });
   return { kind: 'embedded', ledger, where: config.ENGINE_DATA_DIR };
+}
+
+/**
+ * One lookup at start, so a misconfigured cluster is named in the log at once instead of as 503s:
+ * replicas of another cluster drop our client without an answer, as do replicas that are down.
+ * Not fatal: a cluster that comes up later is used as soon as it answers.
+ */
+export async function probeLedger(
+  opened: OpenedLedger,
+  config: Config,
+  log: Logger,
+): Promise<void> {
+  const started = Date.now();
+  try {
+    await opened.ledger.lookupAccounts([1n]);
+    log.info({ ledger: opened.kind, ms: Date.now() - started }, 'ledger answering');
+  } catch (error) {
+    log.error(
+      { err: error, ledger: opened.kind, at: opened.where },
+      opened.kind === 'tigerbeetle'
+        ? `the TigerBeetle cluster ${config.TB_CLUSTER_ID} at ${opened.where} did not answer: ` +
+            'check TB_CLUSTER_ID (replicas of another cluster drop our client silently), ' +
+            'TB_ADDRESSES (every replica, in replica order) and that the replicas run ' +
+            '(npm run tb:status says which)'
+        : 'the ledger did not answer',
+    );
+  }
 }

@@ -6,6 +6,7 @@
  * errors mapped to LedgerError codes. The client talks to every replica directly
  * (`addresses` in replica order); there is never a load balancer in front of TigerBeetle.
  */
+import assert from 'node:assert/strict';
 import { createClient, ErrorCodes, RequestError, type Client } from 'tigerbeetle-node';
 import { LedgerError, type Ledger, type LedgerErrorCode } from './port';
 import {
@@ -35,20 +36,55 @@ const REQUEST_ERRORS: Record<ErrorCodes, LedgerErrorCode> = {
 };
 
 // TigerBeetle wants one client per process: it batches our requests itself and each client holds
-// a session with the cluster.
-let clientOpen = false;
+// a session with the cluster. Several users in one process (a bridge and its reconciler, two API
+// instances in a test) share that client; it is destroyed when the last of them closes.
+interface SharedClient {
+  client: Client;
+  users: number;
+}
+const clients = new Map<string, SharedClient>();
 
 export async function openTigerBeetleLedger(options: TigerBeetleOptions): Promise<Ledger> {
-  if (clientOpen) {
-    throw new Error('a TigerBeetle client is already open in this process (one per process)');
-  }
   if (options.addresses.length === 0) throw new Error('TigerBeetle addresses: none given');
-  const client = createClient({
-    cluster_id: options.clusterId,
-    replica_addresses: options.addresses,
-  });
-  clientOpen = true;
-  return new TigerBeetleLedger(client, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT);
+  const key = `${options.clusterId}@${options.addresses.join(',')}`;
+  let shared = clients.get(key);
+  if (shared === undefined) {
+    const client = createClient({
+      cluster_id: options.clusterId,
+      replica_addresses: options.addresses,
+    });
+    shared = { client, users: 0 };
+    clients.set(key, shared);
+  }
+  shared.users += 1;
+  const release = (): void => {
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    clients.delete(key);
+    // destroy() rejects requests still in flight with ERR_CLIENT_CLOSED.
+    shared.client.destroy();
+  };
+  return new TigerBeetleLedger(
+    shared.client,
+    release,
+    options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,
+  );
+}
+
+/**
+ * The port promises `{timestamp, status}` per event, in order. The client's result objects carry
+ * the wire layout's `reserved` padding too; a caller comparing results whole (a retry's `exists`
+ * against the original) must not see it, so results are rebuilt with exactly the port's fields.
+ */
+function exactResults<R extends { timestamp: bigint; status: number }>(
+  batch: readonly unknown[],
+  results: readonly R[],
+): { timestamp: bigint; status: R['status'] }[] {
+  assert(
+    results.length === batch.length,
+    `TigerBeetle answered ${results.length} results for ${batch.length} events`,
+  );
+  return results.map(({ timestamp, status }) => ({ timestamp, status }));
 }
 
 class TigerBeetleLedger implements Ledger {
@@ -56,20 +92,21 @@ class TigerBeetleLedger implements Ledger {
 
   constructor(
     private readonly client: Client,
+    private readonly release: () => void,
     private readonly requestTimeoutMs: number,
   ) {}
 
   createAccounts: Ledger['createAccounts'] = (batch) => {
     return this.call('create_accounts', () => {
       assertAccountsWire(batch);
-      return this.client.createAccounts(batch);
+      return this.client.createAccounts(batch).then((results) => exactResults(batch, results));
     });
   };
 
   createTransfers: Ledger['createTransfers'] = (batch) => {
     return this.call('create_transfers', () => {
       assertTransfersWire(batch);
-      return this.client.createTransfers(batch);
+      return this.client.createTransfers(batch).then((results) => exactResults(batch, results));
     });
   };
 
@@ -118,9 +155,7 @@ class TigerBeetleLedger implements Ledger {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // destroy() rejects requests still in flight with ERR_CLIENT_CLOSED.
-    this.client.destroy();
-    clientOpen = false;
+    this.release();
   }
 
   private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {

@@ -81,6 +81,11 @@ export interface ReconcileReport {
     ledgerScanned: number;
     /** `journal_transfer` rows read in the window. */
     storeScanned: number;
+    /**
+     * TigerBeetle transfers in the window between two accounts this deployment does not have:
+     * another deployment's (or test run's) on a shared cluster, not compared.
+     */
+    foreign: number;
   };
   counts: Record<MismatchKind, number>;
   /** The first `examplesPerKind` mismatches of each kind, in the order found. */
@@ -95,7 +100,7 @@ export class ReportBuilder {
   readonly counts: Record<MismatchKind, number>;
   readonly examples: Mismatch[] = [];
   readonly accounts = { compared: 0, skippedBusy: 0, skippedRecent: 0 };
-  readonly transfers = { ledgerScanned: 0, storeScanned: 0 };
+  readonly transfers = { ledgerScanned: 0, storeScanned: 0, foreign: 0 };
   private readonly startedMs: number;
 
   constructor(
@@ -151,8 +156,8 @@ export function formatReport(report: ReconcileReport): string {
   );
   const t = report.transfers;
   lines.push(
-    `transfers: ${t.ledgerScanned} in TigerBeetle, ${t.storeScanned} in PostgreSQL ` +
-      `(${report.durationMs} ms)`,
+    `transfers: ${t.ledgerScanned} in TigerBeetle (${t.foreign} between accounts of others), ` +
+      `${t.storeScanned} in PostgreSQL (${report.durationMs} ms)`,
   );
   for (const kind of MISMATCH_KINDS) {
     if (report.counts[kind] > 0) lines.push(`  ${kind}: ${report.counts[kind]}`);

@@ -78,6 +78,10 @@ const BY_IDS = `
  * `duplicated`: another row holds this row's chain position under a smaller transfer id, so a
  * pair is reported once (at its second row). Served by journal_transfer_journal_id_idx.
  */
+/** Which of these TigerBeetle account ids are this deployment's accounts. */
+const OURS = `
+  SELECT ledger_id::text AS ledger_id FROM account WHERE ledger_id = ANY($1::numeric[])`;
+
 const STORE_PAGE = `
   SELECT t.transfer_id::text AS transfer_id, t.journal_id, t.step, t.chain_index, ${COLUMNS},
          EXISTS (SELECT 1 FROM journal_transfer d
@@ -140,22 +144,49 @@ async function ledgerToStore(
     report.transfers.ledgerScanned += page.length;
     const { rows } = await db.query<StoredRow>(BY_IDS, [page.map((t) => t.id.toString())]);
     const stored = new Map(rows.map((row) => [row.transfer_id, row]));
+    const unknown: Transfer[] = [];
     for (const transfer of page) {
       const row = stored.get(transfer.id.toString());
-      if (row === undefined) {
-        report.add({
-          kind: 'transfer_without_metadata',
-          transferId: transfer.id.toString(),
-          detail: `TigerBeetle timestamp ${transfer.timestamp}, amount ${transfer.amount}`,
-        });
-      } else {
-        compareFields(transfer, row, report);
-      }
+      if (row === undefined) unknown.push(transfer);
+      else compareFields(transfer, row, report);
     }
+    await reportWithoutMetadata(db, unknown, report);
     const last = page[page.length - 1]!.timestamp;
     if (last < cursor) throw new Error(`query_transfers went back: ${last} after ${cursor}`);
     if (page.length < limit) return;
     cursor = last + 1n;
+  }
+}
+
+/**
+ * Transfers TigerBeetle holds and PostgreSQL does not: each one that moves one of this
+ * deployment's accounts is `transfer_without_metadata`. One cluster may serve several deployments
+ * (and test runs); a transfer between two accounts of others is counted `foreign`, not ours to judge.
+ */
+async function reportWithoutMetadata(
+  db: Queryable,
+  unknown: readonly Transfer[],
+  report: ReportBuilder,
+): Promise<void> {
+  if (unknown.length === 0) return;
+  const accountIds = unknown.flatMap((t) => [t.debit_account_id, t.credit_account_id]);
+  const { rows } = await db.query<{ ledger_id: string }>(OURS, [
+    [...new Set(accountIds)].map(String),
+  ]);
+  const ours = new Set(rows.map((row) => row.ledger_id));
+  for (const transfer of unknown) {
+    const touchesOurs =
+      ours.has(transfer.debit_account_id.toString()) ||
+      ours.has(transfer.credit_account_id.toString());
+    if (!touchesOurs) {
+      report.transfers.foreign += 1;
+      continue;
+    }
+    report.add({
+      kind: 'transfer_without_metadata',
+      transferId: transfer.id.toString(),
+      detail: `TigerBeetle timestamp ${transfer.timestamp}, amount ${transfer.amount}`,
+    });
   }
 }
 

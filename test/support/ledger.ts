@@ -1,0 +1,47 @@
+/**
+ * The ledger a test writes to: the real TigerBeetle cluster whenever TB_ADDRESSES names one (the
+ * jest set-up takes it from the local stack), else the embedded engine in a fresh directory. A
+ * cluster outlives test runs and is shared with other test files: a test on it uses ids unique to
+ * its run, and compares only what it wrote (its accounts, its time window).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../bridge/src/config';
+import type { Ledger } from '../../bridge/src/ledger/port';
+import { openTigerBeetleLedger } from '../../bridge/src/ledger/tigerbeetle';
+import { openEmbeddedLedger } from '../../tb-cluster/embedded';
+
+export interface TestLedger {
+  ledger: Ledger;
+  kind: 'tigerbeetle' | 'embedded';
+  /** Closes the ledger (and deletes the engine's directory). */
+  dispose(): Promise<void>;
+}
+
+export async function openTestLedger(name: string): Promise<TestLedger> {
+  const config = loadConfig(process.env);
+  if (config.TB_ADDRESSES !== undefined) {
+    const ledger = await openTigerBeetleLedger({
+      clusterId: config.TB_CLUSTER_ID,
+      addresses: config.TB_ADDRESSES,
+      requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
+    });
+    return { ledger, kind: 'tigerbeetle', dispose: () => ledger.close() };
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-engine-`));
+  const ledger = await openEmbeddedLedger({ dataDir, fsync: false });
+  return {
+    ledger,
+    kind: 'embedded',
+    dispose: async () => {
+      await ledger.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The ledger's clock now, as a window's lower bound: TigerBeetle timestamps are ns since 1970. */
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
