@@ -1,16 +1,17 @@
 /**
  * Proves the account service end to end against real PostgreSQL (a schema of this file's own,
- * migrated up) and the embedded ledger engine: an account is created in both stores with the
- * ledger, code and flags of its asset and type; a retry is an idempotent success; changed content
- * is a 409 naming the field; unknown assets and types are 422 and write nothing; a ledger outage
- * leaves a metadata row that the retry completes; the ledger's own conflicts and rejections are
- * typed; account ids resolve (cached) to their TigerBeetle references.
+ * migrated up) and the real TigerBeetle cluster when configured (test/support/ledger.ts), else
+ * the embedded engine: an account is created in both stores with the ledger, code and flags of
+ * its asset and type; a retry is an idempotent success; changed content is a 409 naming the
+ * field; unknown assets and types are 422 and write nothing; a ledger outage leaves a metadata
+ * row that the retry completes; the ledger's own conflicts and rejections are typed; account ids
+ * resolve (cached) to their TigerBeetle references.
+ *
+ * The cluster outlives test runs and serves every test file, and its accounts are never deleted:
+ * every account id here carries RUN, so a run never meets an earlier run's account.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
 import { AccountError } from '../../bridge/src/accounts/errors';
 import type { AccountRef } from '../../bridge/src/accounts/model';
 import { AssetRegistry } from '../../bridge/src/accounts/registry';
@@ -25,16 +26,21 @@ import {
 import { migrateUp } from '../../bridge/src/store/migrate';
 import { createPrimaryPool, type Queryable } from '../../bridge/src/store/pool';
 import { createTestSchema, type TestSchema } from '../store/schema';
+import { openTestLedger, type TestLedger } from '../support/ledger';
+
+/** This run's account ids: `name.RUN` (the charset allows [A-Za-z0-9._:-]). */
+const RUN = randomUUID().slice(0, 8);
+const id = (name: string) => `${name}.${RUN}`;
 
 let schema: TestSchema;
 let db: pg.Pool;
+let testLedger: TestLedger;
 let ledger: Ledger;
 let registry: AssetRegistry;
 let service: AccountService;
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'accounts-engine-'));
 
 const alice = {
-  accountId: 'wallet:alice.usd',
+  accountId: id('wallet:alice.usd'),
   name: 'Alice',
   holderId: 'alice',
   accountType: 'liability',
@@ -69,15 +75,19 @@ beforeAll(async () => {
   schema = await createTestSchema('accounts');
   db = schema.pool;
   await migrateUp(db);
-  ledger = await openEmbeddedLedger({ dataDir, fsync: false });
+  testLedger = await openTestLedger('accounts');
+  ledger = testLedger.ledger;
   registry = await AssetRegistry.load(db);
   service = new AccountService({ db, ledger, registry });
 });
 
 afterAll(async () => {
-  await ledger?.close();
-  await schema?.drop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  // The ledger first, even after a failed set-up: an open cluster client keeps jest from exiting.
+  try {
+    await testLedger?.dispose();
+  } finally {
+    await schema?.drop();
+  }
 });
 
 describe('the registry', () => {
@@ -179,16 +189,16 @@ describe('createAccount', () => {
     ],
     ['invalid input', { name: '' }, 'invalid_input', 400, 'name'],
   ])('refuses %s and writes nothing', async (_label, change, code, http, field) => {
-    const input = { ...alice, accountId: 'never.written', ...change };
+    const input = { ...alice, accountId: id('never.written'), ...change };
     const error = await caught(service.createAccount(input));
     expect(error).toMatchObject({ code, http, field });
-    expect(await rowCount('never.written')).toBe(0);
-    expect(await ledger.lookupAccounts([accountLedgerId('never.written')])).toEqual([]);
+    expect(await rowCount(id('never.written'))).toBe(0);
+    expect(await ledger.lookupAccounts([accountLedgerId(id('never.written'))])).toEqual([]);
   });
 
   it('applies requested flags: history, must-not-go-negative on a debit account', async () => {
     const { account } = await service.createAccount({
-      accountId: 'bank:usd',
+      accountId: id('bank:usd'),
       name: 'Bank',
       holderId: 'house',
       accountType: 'asset',
@@ -203,14 +213,14 @@ describe('createAccount', () => {
   });
 
   it('lets concurrent creations all succeed, with one account in each store', async () => {
-    const input = { ...alice, accountId: 'race.1' };
+    const input = { ...alice, accountId: id('race.1') };
     const results = await Promise.all(
       Array.from({ length: 8 }, () => service.createAccount(input)),
     );
     expect(results.some((result) => result.created)).toBe(true);
     expect(new Set(results.map((result) => result.account.createdAt.getTime())).size).toBe(1);
-    expect(await rowCount('race.1')).toBe(1);
-    expect(await ledger.lookupAccounts([accountLedgerId('race.1')])).toHaveLength(1);
+    expect(await rowCount(id('race.1'))).toBe(1);
+    expect(await ledger.lookupAccounts([accountLedgerId(id('race.1'))])).toHaveLength(1);
   });
 });
 
@@ -221,11 +231,11 @@ describe('createAccount when the ledger misbehaves', () => {
       registry,
       ledger: ledgerWith(() => Promise.reject(new LedgerError('unavailable', 'timed out'))),
     });
-    const input = { ...alice, accountId: 'outage.1' };
+    const input = { ...alice, accountId: id('outage.1') };
     const error = await caught(down.createAccount(input));
     expect(error).toMatchObject({ code: 'ledger_unavailable', http: 503 });
-    expect(await rowCount('outage.1')).toBe(1);
-    expect(await ledger.lookupAccounts([accountLedgerId('outage.1')])).toEqual([]);
+    expect(await rowCount(id('outage.1'))).toBe(1);
+    expect(await ledger.lookupAccounts([accountLedgerId(id('outage.1'))])).toEqual([]);
 
     const { created, account } = await service.createAccount(input);
     expect(created).toBe(true);
@@ -233,7 +243,7 @@ describe('createAccount when the ledger misbehaves', () => {
   });
 
   it('is a 409 when the ledger already holds the id with another code', async () => {
-    const accountId = 'preexisting.1';
+    const accountId = id('preexisting.1');
     const [result] = await ledger.createAccounts([
       {
         id: accountLedgerId(accountId),
@@ -269,7 +279,7 @@ describe('createAccount when the ledger misbehaves', () => {
         { status: CreateAccountStatus.reserved_flag, timestamp: 0n },
       ]),
     });
-    const error = await caught(odd.createAccount({ ...alice, accountId: 'rejected.1' }));
+    const error = await caught(odd.createAccount({ ...alice, accountId: id('rejected.1') }));
     expect(error).toMatchObject({
       code: 'ledger_rejected',
       http: 500,
@@ -281,8 +291,8 @@ describe('createAccount when the ledger misbehaves', () => {
 describe('getAccount and resolveAccounts', () => {
   it('returns metadata, null (or 404) for an unknown id, 400 for a malformed one', async () => {
     expect(await service.getAccount(alice.accountId)).toMatchObject({ name: 'Alice' });
-    expect(await service.getAccount('nobody')).toBeNull();
-    expect(await caught(service.requireAccount('nobody'))).toMatchObject({
+    expect(await service.getAccount(id('nobody'))).toBeNull();
+    expect(await caught(service.requireAccount(id('nobody')))).toMatchObject({
       code: 'account_not_found',
       http: 404,
     });
@@ -293,7 +303,8 @@ describe('getAccount and resolveAccounts', () => {
   });
 
   it('resolves known ids, skips unknown and malformed ones, then hits the cache', async () => {
-    await service.createAccount({ ...alice, accountId: 'wallet:alice.jpy', asset: 'JPY' });
+    const aliceJpy = id('wallet:alice.jpy');
+    await service.createAccount({ ...alice, accountId: aliceJpy, asset: 'JPY' });
     let queries = 0;
     const counting: Queryable = {
       query: (text, values) => {
@@ -302,18 +313,18 @@ describe('getAccount and resolveAccounts', () => {
       },
     };
     const resolver = new AccountService({ db: counting, ledger, registry });
-    const ids = ['wallet:alice.usd', 'wallet:alice.jpy', 'nobody', 'bad id', 'wallet:alice.usd'];
+    const ids = [alice.accountId, aliceJpy, id('nobody'), 'bad id', alice.accountId];
     const refs = await resolver.resolveAccounts(ids);
-    expect([...refs.keys()].sort()).toEqual(['wallet:alice.jpy', 'wallet:alice.usd']);
-    expect(refs.get('wallet:alice.jpy')).toEqual<AccountRef>({
-      accountId: 'wallet:alice.jpy',
-      ledgerId: accountLedgerId('wallet:alice.jpy'),
+    expect([...refs.keys()].sort()).toEqual([aliceJpy, alice.accountId].sort());
+    expect(refs.get(aliceJpy)).toEqual<AccountRef>({
+      accountId: aliceJpy,
+      ledgerId: accountLedgerId(aliceJpy),
       ledger: 3,
       asset: 'JPY',
       scale: 0,
     });
     expect(queries).toBe(1);
-    await resolver.resolveAccounts(['wallet:alice.usd', 'wallet:alice.jpy']);
+    await resolver.resolveAccounts([alice.accountId, aliceJpy]);
     expect(queries).toBe(1);
     expect(await resolver.resolveAccounts([])).toEqual(new Map());
   });
@@ -328,7 +339,7 @@ describe('when PostgreSQL is unreachable', () => {
     });
     try {
       const offline = new AccountService({ db: nowhere, ledger, registry });
-      const error = await caught(offline.createAccount({ ...alice, accountId: 'offline.1' }));
+      const error = await caught(offline.createAccount({ ...alice, accountId: id('offline.1') }));
       expect(error).toMatchObject({ code: 'store_unavailable', http: 503 });
     } finally {
       await nowhere.end();

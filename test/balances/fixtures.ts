@@ -1,14 +1,14 @@
 /**
- * Shared set-up for the balance reader tests: the embedded engine in a temp dir, a PostgreSQL
- * schema of the file's own with the account tables (real AccountService, real metadata), accounts
- * created through the service, journals posted as linked transfers straight to the ledger, and
- * readers on the real local Redis (or any URL a test gives), each with its own key prefix and
- * channel per test file so runs never see each other's cache.
+ * Shared set-up for the balance reader tests: the real TigerBeetle cluster when configured
+ * (test/support/ledger.ts), else the embedded engine in a temp dir; a PostgreSQL schema of the
+ * file's own with the account tables (real AccountService, real metadata), accounts created
+ * through the service, journals posted as transfers straight to the ledger, and readers on the
+ * real local Redis (or any URL a test gives), each with its own key prefix and channel per test
+ * file so runs never see each other's cache. The cluster outlives runs and is shared by every
+ * test file, so account ids carry `world.run` and transfer ids are random (never a fixed id that
+ * a previous run already created).
  */
-import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AssetRegistry } from '../../bridge/src/accounts/registry';
 import { AccountService } from '../../bridge/src/accounts/service';
 import {
@@ -20,9 +20,9 @@ import { balanceChange } from '../../bridge/src/balances/token';
 import { CreateTransferStatus, type Ledger } from '../../bridge/src/ledger/port';
 import { newTransfer } from '../../bridge/src/ledger/records';
 import { migrateUp } from '../../bridge/src/store/migrate';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
 import { stackSettings } from '../infra/settings';
 import { createTestSchema, type TestSchema } from '../store/schema';
+import { openTestLedger } from '../support/ledger';
 
 export interface World {
   ledger: Ledger;
@@ -35,8 +35,7 @@ export interface World {
 }
 
 export async function openWorld(name: string): Promise<World> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `balances-${name}-`));
-  const ledger = await openEmbeddedLedger({ dataDir, fsync: false });
+  const { ledger, dispose } = await openTestLedger(`balances-${name}`);
   const schema = await createTestSchema(`bal_${name}`);
   await migrateUp(schema.pool);
   const registry = await AssetRegistry.load(schema.pool);
@@ -50,9 +49,8 @@ export async function openWorld(name: string): Promise<World> {
     keyPrefix: `test:bal:${run}:`,
     channel: `test:bal:${run}:invalidations`,
     dispose: async () => {
-      await ledger.close();
+      await dispose();
       await schema.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -76,7 +74,13 @@ export async function createAccount(
   return account.ledgerId;
 }
 
-let transferSeq = BigInt(Date.now()) << 20n;
+/**
+ * Transfer ids: the time in the high bits (TigerBeetle's LSM likes ids in rough time order), then
+ * 64 random bits, then a counter. Unique across runs and across files running at once on the
+ * cluster; a time-only seed collides when two files start in the same millisecond.
+ */
+let transferSeq =
+  (BigInt(Date.now()) << 80n) | (BigInt(`0x${randomBytes(8).toString('hex')}`) << 16n);
 
 /**
  * Moves `amount` from one account to another in the ledger and answers what the posting

@@ -5,7 +5,9 @@
  * with Redis hung (SIGSTOP) no read waits longer than the command timeout; when Redis returns,
  * both instances recover by themselves — they drop their L1 (invalidations were missed), replay
  * the invalidations kept during the outage, and receive each other's invalidations again; an
- * instance started while Redis was down works meanwhile and subscribes once Redis is there.
+ * instance started while Redis was down works meanwhile and subscribes once Redis is there. The
+ * ledger is the real TigerBeetle cluster when configured (test/support/ledger.ts), else the
+ * embedded engine.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
@@ -81,12 +83,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([a.close(), b.close()]);
-  if (redis !== null) {
-    redis.kill('SIGCONT');
-    await killRedis();
+  // The ledger is disposed even when set-up failed half way: an open cluster client keeps jest
+  // from exiting.
+  try {
+    await Promise.all([a?.close(), b?.close()]);
+    if (redis !== null) {
+      redis.kill('SIGCONT');
+      await killRedis();
+    }
+  } finally {
+    await world?.dispose();
   }
-  await world.dispose();
 });
 
 test('Redis killed: reads and postings go on; Redis back: both instances recover', async () => {

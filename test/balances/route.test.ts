@@ -1,8 +1,9 @@
 /**
  * Proves the balance route the lead wires in (bridge/src/balances/route.ts) on the project's lean
- * router over node:http, with a real reader (embedded engine, PostgreSQL metadata, Redis): the
- * body is the balance view plus `cache: {level, ageMs}` (also in headers), a `Balance-Token`
- * header or `?balanceToken=` makes the read reflect that posting, and a malformed token is a 400
+ * router over node:http, with a real reader (the real TigerBeetle cluster when configured
+ * (test/support/ledger.ts), else the embedded engine; PostgreSQL metadata; Redis): the body is
+ * the balance view plus `cache: {level, ageMs}` (also in headers), a `Balance-Token` header or
+ * `?balanceToken=` makes the read reflect that posting, and a malformed token is a 400
  * `invalid_balance_token`.
  */
 import http from 'node:http';
@@ -42,9 +43,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
-  await reader.close();
-  await world.dispose();
+  // The ledger is disposed even when set-up failed half way: an open cluster client keeps jest
+  // from exiting.
+  try {
+    if (server !== undefined) await new Promise((resolve) => server.close(resolve));
+    await reader?.close();
+  } finally {
+    await world?.dispose();
+  }
 });
 
 test('the body says which level served the balance and how old it is', async () => {

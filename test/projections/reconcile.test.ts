@@ -1,13 +1,21 @@
 /**
  * Proves the reconciler against real PostgreSQL (a schema of this file's own, migrated with the
- * control plane, the journal store and the read models) and the embedded engine in a temp dir:
- * journals posted through the real JournalService and projected by the real journal-store and
- * account-balance `apply` reconcile clean; then each single break (a row deleted, an amount or
- * timestamp changed, a balance or flag edited, a row without transfer, a double posting, a stub
- * journal, an account without its ledger account) is flagged exactly, with the CLI exiting 1; lag
- * behind the horizon is never a mismatch; the Kafka horizon defers until the checkpoints catch up;
- * the periodic loop keeps its count and survives errors; the CLI names a locked engine.
+ * control plane, the journal store and the read models) and the real TigerBeetle cluster when
+ * configured (test/support/ledger.ts), else the embedded engine: journals posted through the real
+ * JournalService and projected by the real journal-store and account-balance `apply` reconcile
+ * clean; then each single break (a row deleted, an amount or timestamp changed, a balance or flag
+ * edited, a row without transfer, a double posting, a stub journal, an account without its ledger
+ * account) is flagged exactly, with the CLI exiting 1; lag behind the horizon is never a
+ * mismatch; the Kafka horizon defers until the checkpoints catch up; the periodic loop keeps its
+ * count and survives errors; on a ledger shared with others, a transfer between two accounts the
+ * deployment does not have is `foreign`, not a mismatch; the CLI names a locked engine (an engine
+ * of that case's own, whatever the file's ledger).
+ *
+ * The cluster outlives test runs and serves every test file, so every account and journal id here
+ * carries RUN, and every reconcile covers this file's own window of ledger timestamps (its first
+ * transfer to its last), never the cluster's whole history.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +25,13 @@ import { AccountService } from '../../bridge/src/accounts/service';
 import { toOutcomeEvent } from '../../bridge/src/events/schema';
 import type { Journal, JournalOutcome } from '../../bridge/src/journal/model';
 import { JournalService } from '../../bridge/src/journal/service';
-import { transferId } from '../../bridge/src/ledger/ids';
-import type { Ledger } from '../../bridge/src/ledger/port';
+import { accountLedgerId, transferId } from '../../bridge/src/ledger/ids';
+import {
+  CreateAccountStatus,
+  CreateTransferStatus,
+  type Ledger,
+} from '../../bridge/src/ledger/port';
+import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
 import { createLogger } from '../../bridge/src/logger';
 import { migrateUp } from '../../bridge/src/store/migrate';
 import { MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
@@ -33,16 +46,30 @@ import { startPeriodicReconcile } from '../../projections/src/reconcile/periodic
 import { reconcile, type ReconcileOptions } from '../../projections/src/reconcile/reconcile';
 import type { MismatchKind, ReconcileReport } from '../../projections/src/reconcile/report';
 import { createTestSchema, type TestSchema } from '../store/schema';
+import { openTestLedger, type TestLedger } from '../support/ledger';
 
 /** This file's migrations: control plane, journal store, read models (not others' work). */
 const MIGRATIONS = /^000[124]_/;
 
+/** This run's ids: the cluster still holds every earlier run's accounts and transfers. */
+const RUN = randomUUID().slice(0, 8);
+const usd = (name: string) => `${name}.${RUN}.usd`;
+const jid = (name: string) => `${name}-${RUN}`;
+const CASH = usd('cash');
+const ALICE_ID = usd('wallet:alice');
+const BOB = usd('wallet:bob');
+const FEES = usd('fees');
+
 let schema: TestSchema;
 let db: pg.Pool;
+let testLedger: TestLedger;
+/** testLedger's, or the engine reopened after the CLI case let go of it. */
 let ledger: Ledger;
 let journals: JournalService;
 const outcomes: JournalOutcome[] = [];
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-engine-'));
+/** Ledger timestamps of this file's first and (so far) last transfer: its reconcile window. */
+let first = 0n;
+let last = 0n;
 const migrationsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-migrations-'));
 const projections = [new JournalStoreProjection(), accountBalanceProjection];
 
@@ -56,8 +83,8 @@ function fixedHorizon(timestampNs: bigint): HorizonSource {
   return { horizon: () => Promise.resolve({ kind: 'ready', timestampNs, source: 'test' }) };
 }
 
-async function openLedger(): Promise<void> {
-  ledger = await openEmbeddedLedger({ dataDir, fsync: false });
+/** The journal service on `ledger`, as the bridge wires it. */
+async function wireJournals(): Promise<void> {
   const accounts = new AccountService({ db, ledger, registry: await AssetRegistry.load(db) });
   journals = new JournalService({
     accounts,
@@ -70,6 +97,17 @@ async function openLedger(): Promise<void> {
       },
     },
   });
+}
+
+/** Moves `last` to the latest transfer the ledger created for the outcomes since `from`. */
+function extendWindow(from: number): void {
+  for (const outcome of outcomes.slice(from)) {
+    for (const { status, timestamp } of outcome.transfers) {
+      if (status !== CreateTransferStatus.created) continue;
+      if (first === 0n || timestamp < first) first = timestamp;
+      if (timestamp > last) last = timestamp;
+    }
+  }
 }
 
 /** Applies the outcomes published since `from` with the real projections, in one transaction. */
@@ -107,12 +145,16 @@ function journal(id: string, lines: [string, 'DEBIT' | 'CREDIT', bigint][], hold
   };
 }
 
+/** Reconciles this file's window (its transfers only: others' share the cluster), by default. */
 async function run(
   q: Queryable = db,
   options: ReconcileOptions = {},
   horizon = ALL,
 ): Promise<ReconcileReport> {
-  return reconcile({ db: q, ledger, horizon }, options);
+  return reconcile(
+    { db: q, ledger, horizon },
+    { timestampMin: first, timestampMax: last, ...options },
+  );
 }
 
 /** The non-zero counts only, for exact assertions. */
@@ -143,7 +185,9 @@ beforeAll(async () => {
   schema = await createTestSchema('reconcile');
   db = schema.pool;
   await migrateUp(db, { dir: migrationsDir });
-  await openLedger();
+  testLedger = await openTestLedger(`reconcile-${RUN}`);
+  ledger = testLedger.ledger;
+  await wireJournals();
   const accounts = new AccountService({ db, ledger, registry: await AssetRegistry.load(db) });
   const create = (accountId: string, accountType: string) =>
     accounts.createAccount({
@@ -153,54 +197,59 @@ beforeAll(async () => {
       accountType,
       asset: 'USD',
     });
-  await create('cash.usd', 'asset');
-  await create('wallet:alice.usd', 'liability');
-  await create('wallet:bob.usd', 'liability');
-  await create('fees.usd', 'fee');
+  await create(CASH, 'asset');
+  await create(ALICE_ID, 'liability');
+  await create(BOB, 'liability');
+  await create(FEES, 'fee');
   await journals.post(
-    journal('j-fund', [
-      ['cash.usd', 'DEBIT', 10_000n],
-      ['wallet:alice.usd', 'CREDIT', 10_000n],
+    journal(jid('j-fund'), [
+      [CASH, 'DEBIT', 10_000n],
+      [ALICE_ID, 'CREDIT', 10_000n],
     ]),
   );
   await journals.post(
-    journal('j-pay', [
-      ['wallet:alice.usd', 'DEBIT', 1_250n],
-      ['wallet:bob.usd', 'CREDIT', 1_200n],
-      ['fees.usd', 'CREDIT', 50n],
+    journal(jid('j-pay'), [
+      [ALICE_ID, 'DEBIT', 1_250n],
+      [BOB, 'CREDIT', 1_200n],
+      [FEES, 'CREDIT', 50n],
     ]),
   );
   const hold = (id: string) =>
     journal(
       id,
       [
-        ['wallet:alice.usd', 'DEBIT', 700n],
-        ['wallet:bob.usd', 'CREDIT', 700n],
+        [ALICE_ID, 'DEBIT', 700n],
+        [BOB, 'CREDIT', 700n],
       ],
       true,
     );
-  await journals.post(hold('j-hold-post'));
-  await journals.resolveHold('j-hold-post', 'post', 500n);
-  await journals.post(hold('j-hold-void'));
-  await journals.resolveHold('j-hold-void', 'void');
-  await journals.post(hold('j-hold-open'));
+  await journals.post(hold(jid('j-hold-post')));
+  await journals.resolveHold(jid('j-hold-post'), 'post', 500n);
+  await journals.post(hold(jid('j-hold-void')));
+  await journals.resolveHold(jid('j-hold-void'), 'void');
+  await journals.post(hold(jid('j-hold-open')));
   // Refused by the ledger (bob cannot go negative): an event, but no transfer anywhere.
   await expect(
     journals.post(
-      journal('j-refused', [
-        ['wallet:bob.usd', 'DEBIT', 1_000_000n],
-        ['cash.usd', 'CREDIT', 1_000_000n],
+      journal(jid('j-refused'), [
+        [BOB, 'DEBIT', 1_000_000n],
+        [CASH, 'CREDIT', 1_000_000n],
       ]),
     ),
   ).rejects.toThrow();
+  extendWindow(0);
   await project(0);
 });
 
 afterAll(async () => {
-  await ledger?.close();
-  await schema?.drop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.rmSync(migrationsDir, { recursive: true, force: true });
+  // The ledger first, even after a failed set-up: an open cluster client keeps jest from exiting.
+  try {
+    if (ledger !== testLedger?.ledger) await ledger?.close();
+    await testLedger?.dispose();
+  } finally {
+    await schema?.drop();
+    fs.rmSync(migrationsDir, { recursive: true, force: true });
+  }
 });
 
 describe('a consistent state', () => {
@@ -210,21 +259,21 @@ describe('a consistent state', () => {
     expect(report.mismatchCount).toBe(0);
     expect(report.deferred).toBeNull();
     // j-fund 1, j-pay 2, two holds and their post/void 4, the open hold 1.
-    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8 });
+    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8, foreign: 0 });
     expect(report.accounts).toEqual({ compared: 4, skippedBusy: 0, skippedRecent: 0 });
   });
 
   it('pages of one row give the same answer', async () => {
     const report = await run(db, { pageSize: 1 });
     expect(report.mismatchCount).toBe(0);
-    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8 });
+    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8, foreign: 0 });
   });
 });
 
 /** One break each, as SQL on the test's schema; the expected counts are exact. */
-const PAY_0 = transferId('j-pay', 'create', 0).toString();
-const PAY_1 = transferId('j-pay', 'create', 1).toString();
-const ALICE = "(SELECT ledger_id FROM account WHERE account_id = 'wallet:alice.usd')";
+const PAY_0 = transferId(jid('j-pay'), 'create', 0).toString();
+const PAY_1 = transferId(jid('j-pay'), 'create', 1).toString();
+const ALICE = `(SELECT ledger_id FROM account WHERE account_id = '${ALICE_ID}')`;
 const COPY_OF_PAY_0 = (id: string, chainIndex: string) => `
   INSERT INTO journal_transfer
   SELECT ${id}, journal_id, step, ${chainIndex}, debit_line, credit_line, debit_account_id,
@@ -272,29 +321,29 @@ const BREAKS: [string, string, Partial<Record<MismatchKind, number>>, string?][]
   ],
   [
     "an account's flags changed",
-    "UPDATE account SET flags = 0 WHERE account_id = 'wallet:alice.usd'",
+    `UPDATE account SET flags = 0 WHERE account_id = '${ALICE_ID}'`,
     { account_attribute_mismatch: 1 },
     'flags',
   ],
   [
     'an account row without its ledger account',
     `INSERT INTO account (account_id, ledger_id, name, holder_id, account_type, asset, flags)
-     VALUES ('ghost.usd', 777, 'ghost', 'h', 'asset', 'USD', 0)`,
+     VALUES ('${usd('ghost')}', ${accountLedgerId(usd('ghost'))}, 'ghost', 'h', 'asset', 'USD', 0)`,
     { account_missing_in_ledger: 1 },
   ],
   [
     'a row whose transfer the ledger does not hold',
-    COPY_OF_PAY_0(transferId('j-pay', 'create', 7).toString(), '7'),
+    COPY_OF_PAY_0(transferId(jid('j-pay'), 'create', 7).toString(), '7'),
     { transfer_missing_in_ledger: 1 },
   ],
   [
     'a second transfer at one chain position (double posting)',
-    COPY_OF_PAY_0(transferId('j-other', 'create', 0).toString(), '0'),
+    COPY_OF_PAY_0(transferId(jid('j-other'), 'create', 0).toString(), '0'),
     { transfer_missing_in_ledger: 1, duplicate_transfer: 1, misattributed_transfer: 1 },
   ],
   [
     'a journal stub without metadata',
-    "UPDATE journal_entry SET date = NULL WHERE journal_id = 'j-hold-post'",
+    `UPDATE journal_entry SET date = NULL WHERE journal_id = '${jid('j-hold-post')}'`,
     { journal_without_metadata: 1 },
   ],
 ];
@@ -315,26 +364,16 @@ describe.each(BREAKS)('%s', (_label, sql, expected, field) => {
 
 describe('the horizon', () => {
   it('ignores what is newer than the horizon, then flags it once behind it', async () => {
-    const before = (
-      await ledger.queryTransfers({
-        user_data_128: 0n,
-        user_data_64: 0n,
-        user_data_32: 0,
-        ledger: 0,
-        code: 0,
-        timestamp_min: 0n,
-        timestamp_max: 0n,
-        limit: 1,
-        flags: 1, // reversed: the latest
-      })
-    )[0]!.timestamp;
+    const before = last;
     const from = outcomes.length;
     await journals.post(
-      journal('j-late', [
-        ['cash.usd', 'DEBIT', 5n],
-        ['wallet:bob.usd', 'CREDIT', 5n],
+      journal(jid('j-late'), [
+        [CASH, 'DEBIT', 5n],
+        [BOB, 'CREDIT', 5n],
       ]),
     );
+    extendWindow(from);
+    expect(last).toBeGreaterThan(before);
     // Not projected yet: the projection lags. Behind the horizon nothing is reported.
     const lagging = await run(db, {}, fixedHorizon(before));
     expect(nonZero(lagging)).toEqual({});
@@ -384,13 +423,19 @@ describe('the horizon', () => {
   });
 });
 
+/** How far before this file's first transfer the periodic loop's window starts (ms). */
+const LOOKBACK_MARGIN_MS = 60_000;
+
 describe('periodic', () => {
   const log = createLogger('silent');
 
   it('keeps the last count, sees a break, and stops', async () => {
+    // The loop's window ends now and reaches back lookbackMs: back to a little before this file's
+    // first transfer (others' transfers in that margin are foreign, never a mismatch).
+    const lookbackMs = Date.now() - Number(first / 1_000_000n) + LOOKBACK_MARGIN_MS;
     const loop = startPeriodicReconcile({ db, ledger, horizon: ALL }, log, {
       intervalMs: 10,
-      lookbackMs: 86_400_000,
+      lookbackMs,
     });
     try {
       while (loop.lastMismatchCount() === null) await sleep(5);
@@ -423,19 +468,20 @@ describe('periodic', () => {
 
 describe('the CLI', () => {
   const lines: { out: string[]; err: string[] } = { out: [], err: [] };
-  const env = {
-    ...process.env,
-    TB_ADDRESSES: undefined,
-    ENGINE_DATA_DIR: dataDir,
-    ENGINE_FSYNC: 'false',
-    LOG_LEVEL: 'silent',
-  };
-  const io = () => ({
-    env: { ...env, PROJECTIONS_DATABASE_SCHEMA: schema.name },
+  const io = (env: NodeJS.ProcessEnv) => ({
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'silent',
+      PROJECTIONS_DATABASE_SCHEMA: schema.name,
+      ENGINE_ADDRESS: undefined,
+      ...env,
+    },
     out: (line: string) => lines.out.push(line),
     err: (line: string) => lines.err.push(line),
   });
   const args = ['--no-wait', '--settle-ms', '0', '--json'];
+  /** This file's window: from its first transfer (ms precision: the CLI takes ISO times). */
+  const since = () => ['--since', new Date(Number(first / 1_000_000n)).toISOString()];
 
   beforeEach(() => {
     lines.out = [];
@@ -443,25 +489,113 @@ describe('the CLI', () => {
   });
 
   it('says the engine is locked by a running process (exit 2)', async () => {
-    expect(await runReconcile(args, io())).toBe(2);
-    expect(lines.err.join('\n')).toMatch(/in use by process \d+[\s\S]*TB_ADDRESSES/);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-locked-engine-'));
+    const engine = await openEmbeddedLedger({ dataDir, fsync: false });
+    try {
+      const env = { TB_ADDRESSES: '', ENGINE_DATA_DIR: dataDir, ENGINE_FSYNC: 'false' };
+      expect(await runReconcile(args, io(env))).toBe(2);
+      expect(lines.err.join('\n')).toMatch(/in use by process \d+[\s\S]*TB_ADDRESSES/);
+    } finally {
+      await engine.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('exits 0 when clean and 1 on a mismatch, with the JSON report', async () => {
-    await ledger.close();
-    await sleep(5);
+    // The cluster takes any number of clients (the CLI shares this process's one), so the CLI
+    // runs beside the test's ledger. The engine allows one opener per data directory: the test
+    // lets go of it while the CLI runs, and opens it again after.
+    let env: NodeJS.ProcessEnv = {};
+    if (testLedger.kind === 'embedded') {
+      env = { TB_ADDRESSES: '', ENGINE_DATA_DIR: testLedger.dataDir!, ENGINE_FSYNC: 'false' };
+      await ledger.close();
+    }
     try {
-      expect(await runReconcile(args, io())).toBe(0);
+      expect(await runReconcile([...args, ...since()], io(env))).toBe(0);
       expect(JSON.parse(lines.out[0]!)).toMatchObject({ mismatchCount: 0 });
       await db.query(`DELETE FROM journal_transfer WHERE transfer_id = ${PAY_1}`);
       lines.out = [];
-      expect(await runReconcile(args, io())).toBe(1);
+      expect(await runReconcile([...args, ...since()], io(env))).toBe(1);
       const report = JSON.parse(lines.out[0]!) as ReconcileReport;
       expect(report.counts.transfer_without_metadata).toBe(1);
       expect(report.examples[0]).toMatchObject({ transferId: PAY_1 });
-      expect(await runReconcile(['--bogus'], io())).toBe(2);
+      expect(await runReconcile(['--bogus'], io(env))).toBe(2);
     } finally {
-      await openLedger();
+      if (env.ENGINE_DATA_DIR !== undefined) {
+        ledger = await openEmbeddedLedger({ dataDir: env.ENGINE_DATA_DIR, fsync: false });
+        await wireJournals();
+      }
     }
+  });
+});
+
+/**
+ * One cluster serves several deployments and every test run: a transfer the store does not know
+ * is this deployment's concern only when it moves one of the deployment's accounts. Each case
+ * writes one raw transfer straight to the ledger and reconciles just its timestamp. The accounts
+ * a raw transfer moves are the account pass's business ("a balance changed" above), so it is
+ * skipped here. Last in the file: the raw transfers move this file's accounts for good.
+ */
+const OTHERS_DEBIT = accountLedgerId(usd('others-debit'));
+const OTHERS_CREDIT = accountLedgerId(usd('others-credit'));
+
+/** [label, journal id of the raw transfer, debit, credit, foreign, mismatches]. */
+const SHARED: [string, string, bigint, bigint, number, Partial<Record<MismatchKind, number>>][] = [
+  ['between two accounts of others', 'raw-others', OTHERS_DEBIT, OTHERS_CREDIT, 1, {}],
+  [
+    'from an account of others to one of this deployment',
+    'raw-mixed',
+    OTHERS_DEBIT,
+    accountLedgerId(BOB),
+    0,
+    { transfer_without_metadata: 1 },
+  ],
+  [
+    'between two accounts of this deployment',
+    'raw-ours',
+    accountLedgerId(CASH),
+    accountLedgerId(BOB),
+    0,
+    { transfer_without_metadata: 1 },
+  ],
+];
+
+describe('on a ledger shared with others', () => {
+  let usdLedger: number;
+
+  beforeAll(async () => {
+    usdLedger = (await AssetRegistry.load(db)).asset('USD').ledger;
+    const results = await ledger.createAccounts([
+      newAccount({ id: OTHERS_DEBIT, ledger: usdLedger, code: 1 }),
+      newAccount({ id: OTHERS_CREDIT, ledger: usdLedger, code: 1 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([
+      CreateAccountStatus.created,
+      CreateAccountStatus.created,
+    ]);
+  });
+
+  describe.each(SHARED)('a raw transfer %s', (_label, name, debit, credit, foreign, expected) => {
+    it(`is ${foreign === 1 ? 'foreign, not a mismatch' : 'flagged exactly'}`, async () => {
+      const transfer = newTransfer({
+        id: transferId(jid(name), 'create', 0),
+        debit_account_id: debit,
+        credit_account_id: credit,
+        amount: 1n,
+        ledger: usdLedger,
+        code: 1,
+      });
+      const [result] = await ledger.createTransfers([transfer]);
+      expect(result!.status).toBe(CreateTransferStatus.created);
+      const window = { timestampMin: result!.timestamp, timestampMax: result!.timestamp };
+      const report = await run(db, { ...window, skipAccounts: true });
+      expect(nonZero(report)).toEqual(expected);
+      expect(report.transfers).toEqual({ ledgerScanned: 1, storeScanned: 0, foreign });
+      if (foreign === 0) {
+        expect(report.examples).toEqual([
+          expect.objectContaining({ transferId: transfer.id.toString() }),
+        ]);
+      }
+    });
   });
 });

@@ -15,6 +15,8 @@ import { openEmbeddedLedger } from '../../tb-cluster/embedded';
 export interface TestLedger {
   ledger: Ledger;
   kind: 'tigerbeetle' | 'embedded';
+  /** The engine's data directory (a test may close the ledger and hand it to a CLI); null on the cluster. */
+  dataDir: string | null;
   /** Closes the ledger (and deletes the engine's directory). */
   dispose(): Promise<void>;
 }
@@ -27,13 +29,14 @@ export async function openTestLedger(name: string): Promise<TestLedger> {
       addresses: config.TB_ADDRESSES,
       requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
     });
-    return { ledger, kind: 'tigerbeetle', dispose: () => ledger.close() };
+    return { ledger, kind: 'tigerbeetle', dataDir: null, dispose: () => ledger.close() };
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-engine-`));
   const ledger = await openEmbeddedLedger({ dataDir, fsync: false });
   return {
     ledger,
     kind: 'embedded',
+    dataDir,
     dispose: async () => {
       await ledger.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -9,6 +9,11 @@
  * Read-your-writes: a read that must reflect the write stamped `minAsOfNs` joins a lookup already
  * sent only when that lookup's label is at least `minAsOfNs`; otherwise it waits for the next
  * batch, which is sent after the read arrived, hence after the client's write was acknowledged.
+ *
+ * The label holds whatever order the ledger executes concurrent calls in. TigerBeetle's client
+ * may run a write issued after this lookup before it (it merges requests of one operation ahead
+ * of queued reads); that only makes the answer newer than its label. Every write in the label was
+ * acknowledged before the lookup was sent, so the lookup cannot run before it.
  */
 import { type Account, BATCH_EVENTS_MAX } from '../ledger/port';
 import type { CachedBalance } from './entry';

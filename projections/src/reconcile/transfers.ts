@@ -74,14 +74,14 @@ const BY_IDS = `
     FROM journal_transfer t
    WHERE t.transfer_id = ANY($1::numeric[])`;
 
-/**
- * `duplicated`: another row holds this row's chain position under a smaller transfer id, so a
- * pair is reported once (at its second row). Served by journal_transfer_journal_id_idx.
- */
 /** Which of these TigerBeetle account ids are this deployment's accounts. */
 const OURS = `
   SELECT ledger_id::text AS ledger_id FROM account WHERE ledger_id = ANY($1::numeric[])`;
 
+/**
+ * `duplicated`: another row holds this row's chain position under a smaller transfer id, so a
+ * pair is reported once (at its second row). Served by journal_transfer_journal_id_idx.
+ */
 const STORE_PAGE = `
   SELECT t.transfer_id::text AS transfer_id, t.journal_id, t.step, t.chain_index, ${COLUMNS},
          EXISTS (SELECT 1 FROM journal_transfer d
