@@ -42,10 +42,13 @@ export function readLocalCluster(file = localClusterEnvFile()): LocalCluster | n
 }
 
 /**
- * The ledger settings a local process should run with: TB_ADDRESSES as given (set but empty: no
- * cluster, the embedded engine), else the local cluster's, else none (the embedded engine).
+ * The ledger settings a local process should run with: what the caller set wins (TB_ADDRESSES set
+ * but empty: no cluster, the embedded engine); what it left unset comes from the local cluster;
+ * with no local cluster, nothing (the embedded engine).
  */
 export function ledgerEnv(env: NodeJS.ProcessEnv): Partial<LocalCluster> {
   if (env.TB_ADDRESSES !== undefined) return {};
-  return readLocalCluster() ?? {};
+  const local = readLocalCluster();
+  if (local === null) return {};
+  return env.TB_CLUSTER_ID === undefined ? local : { TB_ADDRESSES: local.TB_ADDRESSES };
 }

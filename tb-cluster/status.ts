@@ -12,21 +12,34 @@ import { ledgerEnv, readLocalCluster } from './local';
 
 const LOG_TAIL_BYTES = 64 * 1024;
 
-/** Replica logs of the local cluster that show our client refused for its cluster id. */
-function clusterIdRefused(runDir: string): string[] {
-  if (!fs.existsSync(runDir)) return [];
-  return fs
-    .readdirSync(runDir)
-    .filter((name) => /^replica-\d+\.log$/.test(name))
-    .filter((name) => {
-      const file = path.join(runDir, name);
-      const size = fs.statSync(file).size;
-      const fd = fs.openSync(file, 'r');
-      const tail = Buffer.alloc(Math.min(size, LOG_TAIL_BYTES));
-      fs.readSync(fd, tail, 0, tail.length, size - tail.length);
-      fs.closeSync(fd);
-      return tail.toString('utf8').includes('invalid header_cluster');
-    });
+/** Each replica log of the local cluster, and its size in bytes now. */
+function replicaLogSizes(runDir: string): Map<string, number> {
+  if (!fs.existsSync(runDir)) return new Map();
+  return new Map(
+    fs
+      .readdirSync(runDir)
+      .filter((name) => /^replica-\d+\.log$/.test(name))
+      .map((name) => [name, fs.statSync(path.join(runDir, name)).size]),
+  );
+}
+
+/**
+ * Replica logs that refused our client for its cluster id during this check: only what they
+ * logged since `before` counts, since a refusal from an earlier check (someone's typo last week)
+ * says nothing about why the cluster does not answer now.
+ */
+function clusterIdRefused(runDir: string, before: Map<string, number>): string[] {
+  return [...replicaLogSizes(runDir)].flatMap(([name, size]) => {
+    // A log shorter than before was started afresh: all of it is new.
+    const seen = before.get(name) ?? 0;
+    const from = Math.max(seen <= size ? seen : 0, size - LOG_TAIL_BYTES);
+    if (size <= from) return [];
+    const fd = fs.openSync(path.join(runDir, name), 'r');
+    const appended = Buffer.alloc(size - from);
+    fs.readSync(fd, appended, 0, appended.length, from);
+    fs.closeSync(fd);
+    return appended.toString('utf8').includes('invalid header_cluster') ? [name] : [];
+  });
 }
 
 /** The local cluster's replica order, when TB_ADDRESSES names its replicas in another order. */
@@ -40,7 +53,14 @@ export function orderMismatch(addresses: string[], local: string[]): string | nu
 }
 
 async function main(): Promise<number> {
-  const env = { ...process.env, ...ledgerEnv(process.env) };
+  // The local cluster's settings fill in what is unset; a TB_CLUSTER_ID given is the one to check
+  // (ledgerEnv would replace it with the local cluster's, and a wrong id would pass as answering).
+  const given = process.env.TB_CLUSTER_ID;
+  const env = {
+    ...process.env,
+    ...ledgerEnv(process.env),
+    ...(given === undefined || given === '' ? {} : { TB_CLUSTER_ID: given }),
+  };
   const config = loadConfig(env);
   if (config.TB_ADDRESSES === undefined) {
     console.error('no TigerBeetle cluster: TB_ADDRESSES is unset and the stack runs none.');
@@ -54,6 +74,7 @@ async function main(): Promise<number> {
     console.error(misordered);
     return 1;
   }
+  const logsBefore = replicaLogSizes(runDir);
   const ledger = await openTigerBeetleLedger({
     clusterId: config.TB_CLUSTER_ID,
     addresses: config.TB_ADDRESSES,
@@ -67,7 +88,7 @@ async function main(): Promise<number> {
     console.log(`${where}: answering (lookup round trip ${ms.toFixed(1)} ms)`);
     return 0;
   } catch (error) {
-    const refused = clusterIdRefused(runDir);
+    const refused = clusterIdRefused(runDir, logsBefore);
     const hint =
       refused.length > 0
         ? `; the replicas refuse our cluster id (invalid header_cluster in ` +

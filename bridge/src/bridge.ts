@@ -126,6 +126,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     const batcher = new TransferBatcher(instrumentLedger(ledger.ledger, monitor.metrics), {
       flushDelayMs: config.BATCH_FLUSH_DELAY_MS,
       inflightMax: ledger.kind === 'tigerbeetle' ? 1 : 2,
+      chainTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
     });
     cleanup.push(() => batcher.drain());
     batcherMetrics(monitor.metrics, batcher);

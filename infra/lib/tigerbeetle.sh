@@ -49,16 +49,27 @@ tb_client_release() {
   sed -n 's/.*"tigerbeetle-node": *"\([0-9.]*\)".*/\1/p' "$ROOT_DIR/package.json"
 }
 
-# A server of another major.minor release evicts our client (release too low or too high) after
-# the cluster is up: refuse it before formatting anything, naming both releases.
+# True when release $1 <= release $2 (dotted numbers).
+tb_release_le() { [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$1" ]]; }
+
+# A server older than our client evicts it (client release too high), and so does one whose
+# oldest accepted client is newer than ours (too low): both only show once the cluster is up, as
+# requests that never answer. Refuse such a server before formatting anything, naming both.
 tb_check_release() {
-  local client server
+  local client server client_min verbose
   client="$(tb_client_release)"
-  server="$("$TB_BIN" version 2>/dev/null | sed -n 's/^TigerBeetle version \([0-9.]*\).*/\1/p')"
+  verbose="$("$TB_BIN" version --verbose 2>/dev/null || true)"
+  server="$(sed -n 's/^process.release=\([0-9.]*\)$/\1/p' <<<"$verbose")"
+  client_min="$(sed -n 's/^process.release_client_min=\([0-9.]*\)$/\1/p' <<<"$verbose")"
+  if [[ -z "$server" ]]; then
+    server="$("$TB_BIN" version 2>/dev/null | sed -n 's/^TigerBeetle version \([0-9.]*\).*/\1/p' || true)"
+  fi
   [[ -n "$server" ]] || die "TB_BIN=$TB_BIN does not answer 'version' as a TigerBeetle server does"
-  [[ "${server%.*}" == "${client%.*}" ]] ||
+  if ! tb_release_le "$client" "$server" || ! tb_release_le "${client_min:-0}" "$client"; then
     die "TB_BIN=$TB_BIN is TigerBeetle $server, but the bridge's client is tigerbeetle-node" \
-      "$client: use a ${client%.*}.x server (the official $client release binary)"
+      "$client: use a server of release $client or newer that still accepts $client clients" \
+      "(the official $client release binary)"
+  fi
 }
 
 tb_port() { echo $((TB_BASE_PORT + $1)); }
@@ -130,20 +141,29 @@ tb_check_data_file() {
 # u128 hex (32 digits) to decimal, for cluster ids; python3 is on every machine of this kind.
 tb_hex_to_decimal() { python3 -c "print(int('$1', 16))"; }
 
+# Everything that can refuse a replica, checked for all three before any starts: two replicas
+# of three are a quorum, so a refusal after the first launches would leave a cluster half up.
+tb_check_replica() {
+  local replica="$1" file pid_file
+  file="$(tb_data_file "$replica")"
+  pid_file="$(tb_pid_file "$replica")"
+  [[ -f "$file" ]] || die "tigerbeetle replica $replica: no data file $file: format it first"
+  [[ -z "$(live_pid "$pid_file")" ]] || return 0
+  clean_stale_pid "tigerbeetle replica $replica" "$pid_file"
+  require_port_free "tigerbeetle replica $replica" "$(tb_port "$replica")"
+  tb_check_data_file "$replica"
+}
+
 tb_launch_replica() {
   local replica="$1" addresses="$2" file pid_file log port
   file="$(tb_data_file "$replica")"
   pid_file="$(tb_pid_file "$replica")"
   log="$(tb_log_file "$replica")"
   port="$(tb_port "$replica")"
-  [[ -f "$file" ]] || die "tigerbeetle replica $replica: no data file $file: format it first"
   if [[ -n "$(live_pid "$pid_file")" ]]; then
     say "tigerbeetle replica $replica: already running (pid $(live_pid "$pid_file"))"
     return 0
   fi
-  clean_stale_pid "tigerbeetle replica $replica" "$pid_file"
-  require_port_free "tigerbeetle replica $replica" "$port"
-  tb_check_data_file "$replica"
   say "tigerbeetle replica $replica: starting on $BIND_HOST:$port"
   # Each replica takes the full address list and finds its own entry by its replica index,
   # which format stored in the data file. setsid + nohup: it outlives this shell; 9>&- so it
@@ -170,6 +190,9 @@ tb_start() {
   local replica addresses
   mkdir -p "$TB_DIR"
   addresses="$(tb_addresses)"
+  for ((replica = 0; replica < TB_REPLICA_COUNT; replica++)); do
+    tb_check_replica "$replica"
+  done
   for ((replica = 0; replica < TB_REPLICA_COUNT; replica++)); do
     tb_launch_replica "$replica" "$addresses"
   done

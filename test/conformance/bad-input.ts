@@ -3,11 +3,13 @@
  * bits) is a status in the status tables; what the wire cannot carry (a field outside its integer
  * width, a value of the wrong type) and batches over the limit reject the whole request with a
  * typed LedgerError ('invalid_event' naming the event, 'too_much_data'), before anything is
- * applied. After each rejection the ledger keeps serving.
+ * applied; so does a query limit over what one reply holds, on all four query operations. After
+ * each rejection the ledger keeps serving.
  */
 import {
   type Account,
   type AccountFilter,
+  AccountFlags,
   BATCH_EVENTS_MAX,
   type Ledger,
   LedgerError,
@@ -15,9 +17,18 @@ import {
   type QueryFilter,
   type Transfer,
   U128_MAX,
+  U32_MAX,
   U64_MAX,
 } from '../../bridge/src/ledger/port';
-import { account, accountStatusName, Fixture, id, transfer, transferStatusName } from './fixtures';
+import {
+  account,
+  accountStatusName,
+  Fixture,
+  id,
+  nth,
+  transfer,
+  transferStatusName,
+} from './fixtures';
 import type { LedgerHandle } from './suite';
 
 /** The rejection of `call` (a synchronous throw counts), or a failure if it resolved. */
@@ -173,31 +184,69 @@ export function describeBadInput(h: LedgerHandle): void {
       );
     });
 
-    it('a filter limit over the batch limit is too_much_data or a capped answer', async () => {
-      const fx = new Fixture(h.ledger);
-      const [a, b] = await fx.pair();
-      await fx.created([transfer({ debit_account_id: a.id, credit_account_id: b.id })]);
-      const filter: AccountFilter = {
-        account_id: a.id,
-        user_data_128: 0n,
-        user_data_64: 0n,
-        user_data_32: 0,
-        code: 0,
-        timestamp_min: 0n,
-        timestamp_max: 0n,
-        limit: 10_000,
-        flags: 3,
-      };
-      // tigerbeetle-node answers ERR_TOO_MUCH_DATA; a ledger may instead cap the limit.
-      const outcome = await h.ledger.getAccountTransfers(filter).then(
-        (found) => found.length,
-        (error: unknown) => (error instanceof LedgerError ? error.code : error),
-      );
-      expect([1, 'too_much_data']).toContain(outcome);
-    });
+    describeLimitOverReply(h);
 
     it('the ledger keeps serving after every rejection', async () => {
       await assertServing(h.ledger);
+    });
+  });
+}
+
+/**
+ * A query limit over what one reply holds: tigerbeetle-node 0.17.9 refuses it before sending
+ * (ERR_TOO_MUCH_DATA) on all four query operations, whatever the rest of the filter; a ledger
+ * must not cap the limit and answer instead.
+ */
+function describeLimitOverReply(h: LedgerHandle): void {
+  describe(`a filter limit over ${BATCH_EVENTS_MAX} is too_much_data`, () => {
+    let history: Account;
+    let tag: bigint;
+    beforeAll(async () => {
+      const fx = new Fixture(h.ledger);
+      tag = id();
+      const both = await fx.accounts([
+        { flags: AccountFlags.history, user_data_128: tag },
+        { user_data_128: tag },
+      ]);
+      history = nth(both, 0);
+      const move = { debit_account_id: history.id, credit_account_id: nth(both, 1).id };
+      await fx.created([transfer({ ...move, user_data_128: tag })]);
+    });
+    const byAccount = (limit: number, valid: boolean): AccountFilter => ({
+      account_id: valid ? history.id : 0n,
+      user_data_128: 0n,
+      user_data_64: 0n,
+      user_data_32: 0,
+      code: 0,
+      timestamp_min: 0n,
+      timestamp_max: 0n,
+      limit,
+      flags: 3,
+    });
+    const byTag = (limit: number, valid: boolean): QueryFilter => ({
+      user_data_128: tag,
+      user_data_64: 0n,
+      user_data_32: 0,
+      ledger: 0,
+      code: 0,
+      timestamp_min: 0n,
+      timestamp_max: valid ? 0n : U64_MAX,
+      limit,
+      flags: 0,
+    });
+    // Each query operation, and what it finds with a limit of exactly BATCH_EVENTS_MAX.
+    const queries: [string, number, (limit: number, valid: boolean) => Promise<unknown[]>][] = [
+      ['get_account_transfers', 1, (l, v) => h.ledger.getAccountTransfers(byAccount(l, v))],
+      ['get_account_balances', 1, (l, v) => h.ledger.getAccountBalances(byAccount(l, v))],
+      ['query_accounts', 2, (l, v) => h.ledger.queryAccounts(byTag(l, v))],
+      ['query_transfers', 1, (l, v) => h.ledger.queryTransfers(byTag(l, v))],
+    ];
+    it.each(queries)('%s', async (_op, found, query) => {
+      for (const limit of [BATCH_EVENTS_MAX + 1, 10_000, U32_MAX]) {
+        await expectLedgerError(() => query(limit, true), 'too_much_data');
+      }
+      await expectLedgerError(() => query(BATCH_EVENTS_MAX + 1, false), 'too_much_data');
+      expect((await query(BATCH_EVENTS_MAX, true)).length).toBe(found);
     });
   });
 }

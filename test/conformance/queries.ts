@@ -1,8 +1,9 @@
 /**
  * Reads: lookups (missing ids skipped, order and repeats kept), empty batches,
  * getAccountTransfers and getAccountBalances (history) with every AccountFilter field, and
- * queryAccounts / queryTransfers with every QueryFilter field. Each test tags its data with a
- * fresh user_data_128 so earlier data in a shared cluster never matches.
+ * queryAccounts / queryTransfers with every QueryFilter field, including the invalid filters that
+ * find nothing (a timestamp bound past 2^63 - 1 among them). Each test tags its data with a fresh
+ * user_data_128 so earlier data in a shared cluster never matches.
  */
 import {
   type Account,
@@ -21,6 +22,23 @@ import type { LedgerHandle } from './suite';
 /** TigerBeetle's batch_max for these operations (the reply holds at most 8189 objects). */
 const LIMIT_MAX = 8189;
 const BOTH = AccountFilterFlags.debits | AccountFilterFlags.credits;
+/** The largest timestamp (u63 max: the top bit of a u64 timestamp is an LSM tombstone). */
+const TIMESTAMP_MAX = (1n << 63n) - 1n;
+
+/**
+ * A bound in 2^63 .. 2^64 - 1 makes the whole filter invalid on TigerBeetle 0.17.9 (verified on
+ * a cluster, for all four query operations): it finds nothing, even where every object is in
+ * range (timestamp_min 1) — not only u64 max, and not a far-future bound that matches all.
+ */
+const BOUNDS_PAST_TIMESTAMP_MAX: [string, { timestamp_min?: bigint; timestamp_max?: bigint }][] = [
+  ['timestamp_min u64 max', { timestamp_min: U64_MAX }],
+  ['timestamp_max u64 max', { timestamp_max: U64_MAX }],
+  ['timestamp_max 2^63', { timestamp_min: 1n, timestamp_max: TIMESTAMP_MAX + 1n }],
+  ['timestamp_max 2^63 + 2^40', { timestamp_max: TIMESTAMP_MAX + 1n + (1n << 40n) }],
+  ['timestamp_max 2^64 - 2', { timestamp_max: U64_MAX - 1n }],
+  ['timestamp_min 2^63', { timestamp_min: TIMESTAMP_MAX + 1n }],
+  ['timestamp_min 2^64 - 2', { timestamp_min: U64_MAX - 1n, timestamp_max: U64_MAX - 1n }],
+];
 
 const accountFilter = (over: Partial<AccountFilter>): AccountFilter => ({
   account_id: 0n,
@@ -126,14 +144,18 @@ export function describeAccountTransfers(h: LedgerHandle): void {
       const range = { timestamp_min: nth(ts, 2).timestamp, timestamp_max: nth(ts, 4).timestamp };
       expect(ids(await get(range))).toEqual(ids(pick(ts, [2, 3, 4])));
     });
+    it('timestamp_max 2^63 - 1, the largest timestamp, is a valid bound', async () => {
+      expect(ids(await get({ timestamp_min: 1n, timestamp_max: TIMESTAMP_MAX }))).toEqual(ids(ts));
+      const balances = accountFilter({ account_id: x.id, timestamp_max: TIMESTAMP_MAX });
+      expect((await h.ledger.getAccountBalances(balances)).length).toBe(ts.length);
+    });
     it.each([
       ['account_id 0', { account_id: 0n }],
       ['limit 0', { limit: 0 }],
       ['neither debits nor credits', { flags: AccountFilterFlags.none }],
       ['an unknown flag', { flags: BOTH | (1 << 3) }],
       ['timestamp_min after timestamp_max', { timestamp_min: 2n, timestamp_max: 1n }],
-      ['timestamp_min u64 max', { timestamp_min: U64_MAX }],
-      ['timestamp_max u64 max', { timestamp_max: U64_MAX }],
+      ...BOUNDS_PAST_TIMESTAMP_MAX,
     ] as [string, Partial<AccountFilter>][])(
       'an invalid filter (%s) finds nothing',
       async (_n, over) => {
@@ -260,12 +282,17 @@ export function describeQueries(h: LedgerHandle): void {
       },
     );
 
+    it('timestamp_max 2^63 - 1, the largest timestamp, is a valid bound', async () => {
+      const filter = queryFilter({ user_data_128: tag, timestamp_max: TIMESTAMP_MAX });
+      expect(ids(await h.ledger.queryAccounts(filter))).toEqual(ids(accounts));
+      expect(ids(await h.ledger.queryTransfers(filter))).toEqual(ids(transfers));
+    });
+
     it.each([
       ['limit 0', { limit: 0 }],
       ['an unknown flag', { flags: 1 << 1 }],
       ['timestamp_min after timestamp_max', { timestamp_min: 2n, timestamp_max: 1n }],
-      ['timestamp_min u64 max', { timestamp_min: U64_MAX }],
-      ['timestamp_max u64 max', { timestamp_max: U64_MAX }],
+      ...BOUNDS_PAST_TIMESTAMP_MAX,
     ] as [string, Partial<QueryFilter>][])(
       'an invalid filter (%s) finds nothing',
       async (_n, over) => {

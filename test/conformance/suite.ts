@@ -5,7 +5,7 @@
  * Sections: status tables (a row for every CreateAccountStatus and CreateTransferStatus, plus
  * rows where two failures coincide and TigerBeetle's order of checks decides), a completeness
  * check of those tables against the enums, chains, timestamps, two-phase and balancing
- * transfers, closing accounts, reads, bad input, a seeded property test, and close().
+ * transfers, closing accounts, reads, bad input, call order, a seeded property test, and close().
  */
 import {
   CreateAccountStatus,
@@ -16,6 +16,7 @@ import {
 import { ACCOUNT_CASES, ACCOUNT_ORDER_CASES } from './account-cases';
 import { describeBadInput } from './bad-input';
 import { accountStatusName, transferStatusName } from './fixtures';
+import { describeOrdering } from './ordering';
 import { describePropertyTest } from './property';
 import {
   describeAccountBalances,
@@ -179,6 +180,7 @@ export function defineLedgerConformance(name: string, open: () => Promise<Ledger
     describeAccountBalances(handle);
     describeQueries(handle);
     describeBadInput(handle);
+    describeOrdering(handle);
     describePropertyTest(handle);
     describeClose(handle);
   });

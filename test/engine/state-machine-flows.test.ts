@@ -378,6 +378,8 @@ describe('get_account_transfers', () => {
     ['account_id u128 max', { account_id: U128_MAX }],
     ['timestamp_min u64 max', { timestamp_min: U64_MAX }],
     ['timestamp_max u64 max', { timestamp_max: U64_MAX }],
+    ['timestamp_max 2^63, past the largest timestamp', { timestamp_max: 1n << 63n }],
+    ['timestamp_min 2^64 - 2', { timestamp_min: U64_MAX - 1n }],
     ['timestamp_min above timestamp_max', { timestamp_min: 5n, timestamp_max: 4n }],
     ['limit 0', { limit: 0 }],
     ['neither debits nor credits', { flags: AF.reversed }],
@@ -388,7 +390,7 @@ describe('get_account_transfers', () => {
     expect(h.machine.getAccountBalances(accountFilter(fields))).toEqual([]);
   });
 
-  it('caps the limit at one batch', () => {
+  it('answers at most one batch; a larger limit is for the client to refuse, never capped', () => {
     const h = new Harness();
     for (let start = 0; start < BATCH_EVENTS_MAX + 10; start += BATCH_EVENTS_MAX) {
       const count = Math.min(BATCH_EVENTS_MAX, BATCH_EVENTS_MAX + 10 - start);
@@ -398,8 +400,10 @@ describe('get_account_transfers', () => {
         ),
       );
     }
-    const all = h.machine.getAccountTransfers(accountFilter({ limit: 0xffff_ffff }));
+    const all = h.machine.getAccountTransfers(accountFilter({ limit: BATCH_EVENTS_MAX }));
     expect(all.length).toBe(BATCH_EVENTS_MAX);
+    const over = accountFilter({ limit: BATCH_EVENTS_MAX + 1 });
+    expect(() => h.machine.getAccountTransfers(over)).toThrow(/client must refuse/);
   });
 });
 
@@ -469,6 +473,8 @@ describe('query_accounts and query_transfers', () => {
   it.each([
     ['timestamp_min u64 max', { timestamp_min: U64_MAX }],
     ['timestamp_max u64 max', { timestamp_max: U64_MAX }],
+    ['timestamp_max 2^63, past the largest timestamp', { timestamp_max: 1n << 63n }],
+    ['timestamp_max 2^64 - 2', { timestamp_max: U64_MAX - 1n }],
     ['timestamp_min above timestamp_max', { timestamp_min: 2n, timestamp_max: 1n }],
     ['limit 0', { limit: 0 }],
     ['an unknown flag', { flags: 2 }],

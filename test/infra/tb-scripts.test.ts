@@ -1,156 +1,189 @@
-// Proves the logic of tb-cluster/{format,start,stop}.sh — TigerBeetle's documented flags, format
-// idempotency, background replicas with pid files, clear refusals — against a stand-in `tigerbeetle`
-// that records its arguments and listens on its port. It is no TigerBeetle: the real binary is not
-// installable here, and the cluster itself is checked through the client by tb-cluster/status.ts.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// Proves how tb-cluster/{format,start,stop}.sh operate a cluster, in a temporary TB_RUN_DIR on
+// free 47xxx ports: format runs the real server with TigerBeetle's documented flags, writes data
+// files its own superblock check accepts, once (a second run touches nothing, a failed one leaves
+// no file to mistake for a ledger); start launches each replica in the background with a pid file,
+// and is idempotent; stop ends them by their pid files, without TB_BIN. `start` itself is a
+// listener standing in for the server (everything else is the real binary): the scripts always
+// run 3 replicas, and 3 real ones take ~7 GiB. Real replicas are started by the stack, and
+// restarted with start.sh by test/http/replica-faults.test.ts.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  cleanEnv,
+  describeWithServer,
+  freeBasePort,
+  killReplicas,
+  liveReplicas,
+  portOpen,
+  recordedCalls,
+  runTbScript,
+  startFakingServer,
+  useTempDir,
+} from './tb-fixtures';
 
-const ROOT = resolve(__dirname, '..', '..');
-const SCRIPT_TIMEOUT_MS = 40_000;
+const CLUSTER_ID = 7;
+const REPLICAS = [0, 1, 2];
 const TEST_TIMEOUT_MS = 60_000;
-// Away from the real cluster's 3001-3003, so a running local cluster is never disturbed.
-const BASE_PORT = 47301;
-const PORTS = [BASE_PORT, BASE_PORT + 1, BASE_PORT + 2];
-const ADDRESSES = PORTS.map((port) => `127.0.0.1:${port}`).join(',');
 
-// format: writes its arguments into the data file (refusing an existing one, as TigerBeetle does).
-// start: reads its replica index back from the data file and listens on that replica's address.
-const FAKE_TIGERBEETLE = `#!/usr/bin/env bash
-set -euo pipefail
-echo "$*" >>"$FAKE_TB_CALLS"
-file="\${@: -1}"
-case "$1" in
-  format)
-    [[ ! -e "$file" ]] || { echo "error: $file already exists" >&2; exit 1; }
-    echo "$*" >"$file" ;;
-  start)
-    replica="$(grep -o -- '--replica=[0-9]*' "$file" | cut -d= -f2)"
-    addresses="$(echo "$2" | cut -d= -f2)"
-    port="$(echo "$addresses" | cut -d, -f$((replica + 1)) | cut -d: -f2)"
-    exec node -e "require('net').createServer((s) => s.end()).listen($port, '127.0.0.1')" ;;
-  *) echo "unknown command $1" >&2; exit 2 ;;
-esac
-`;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host: '127.0.0.1', port, timeout: 1_000 });
-    socket.once('connect', () => done(socket.destroy() !== undefined));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(socket.destroy() === undefined));
+/** What the real server reads back from a data file's superblock. */
+function superblock(realBin: string, file: string) {
+  const text = execFileSync(realBin, ['inspect', 'superblock', file], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
-}
-
-describe('tb-cluster scripts', () => {
-  const work = mkdtempSync(join(tmpdir(), 'tb-scripts-'));
-  const fakeBin = join(work, 'tigerbeetle');
-  const dataDir = join(work, 'data');
-  const calls = join(work, 'calls.log');
-  const env = {
-    ...process.env,
-    TB_BIN: fakeBin,
-    TB_RUN_DIR: dataDir,
-    TB_BASE_PORT: String(BASE_PORT),
-    TB_CLUSTER_ID: '0',
-    FAKE_TB_CALLS: calls,
+  const field = (name: string) => new RegExp(`^\\|\\|\\|\\| ${name}=(\\S+)$`, 'm').exec(text)?.[1];
+  const members = Array.from({ length: 6 }, (_, i) => field(`vsr_state.members\\[${i}\\]`));
+  return {
+    cluster: Number(BigInt(field('cluster') ?? 'NaN')),
+    replicaCount: Number(field('vsr_state.replica_count')),
+    replica: members.indexOf(field('vsr_state.replica_id')),
   };
+}
 
-  function run(script: string, overrides: Record<string, string | undefined> = {}): Run {
-    const result = spawnSync('bash', [join(ROOT, 'tb-cluster', script)], {
-      env: { ...env, ...overrides },
-      encoding: 'utf8',
-      timeout: SCRIPT_TIMEOUT_MS,
+describeWithServer('tb-cluster scripts on the real server', (realBin) => {
+  let runDir = '';
+  // Declared first so it runs first (jest runs after-hooks in declaration order): the pid files
+  // are in the temporary directory that useTempDir removes.
+  const work = useTempDir('tb-scripts-');
+  let calls = '';
+  let server = '';
+  let files: string[] = [];
+  let basePort = 0;
+  let addresses = '';
+  const env = (overrides: Record<string, string | undefined> = {}) =>
+    cleanEnv({
+      TB_BIN: server,
+      TB_RUN_DIR: runDir,
+      TB_CLUSTER_ID: String(CLUSTER_ID),
+      TB_BASE_PORT: String(basePort),
+      ...overrides,
     });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
+  const commands = (verb: string) => recordedCalls(calls).filter((c) => c.startsWith(`${verb} `));
 
-  const recordedCalls = (): string[] =>
-    existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [];
-
-  beforeAll(() => {
-    writeFileSync(fakeBin, FAKE_TIGERBEETLE);
-    chmodSync(fakeBin, 0o755);
+  beforeAll(async () => {
+    calls = path.join(work(), 'calls.log');
+    runDir = path.join(work(), 'run');
+    server = startFakingServer(work(), realBin, calls);
+    files = REPLICAS.map((r) => path.join(runDir, `${CLUSTER_ID}_${r}.tigerbeetle`));
+    basePort = await freeBasePort();
+    addresses = REPLICAS.map((r) => `127.0.0.1:${basePort + r}`).join(',');
   });
 
-  afterAll(() => {
-    run('stop.sh');
-    rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => killReplicas(runDir));
 
-  test('refuse clearly without an executable TB_BIN', () => {
-    const unset = run('format.sh', { TB_BIN: undefined });
-    expect(unset.status).not.toBe(0);
-    expect(unset.stderr).toMatch(/TB_BIN is not set/);
-    const notExecutable = run('start.sh', { TB_BIN: join(work, 'missing') });
-    expect(notExecutable.status).not.toBe(0);
-    expect(notExecutable.stderr).toMatch(/is not an executable file/);
-    expect(recordedCalls()).toEqual([]);
+  test('a failed format says why, and leaves no data file to mistake for a ledger', async () => {
+    const refused = await runTbScript('format.sh', env({ TB_FORMAT_ARGS: '--no-such-flag' }));
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("unexpected argument: '--no-such-flag'");
+    expect(refused.output).toContain('tigerbeetle replica 0: tigerbeetle format failed');
+    // Killed once the file is written, before the script could call it done.
+    const killed = await runTbScript('format.sh', env({ FAKE_TB_INTERRUPT_FORMAT: '1' }));
+    expect(killed.code).not.toBe(0);
+    expect(killed.output).toContain('tigerbeetle replica 0: tigerbeetle format failed');
+    expect(fs.existsSync(files[0]!)).toBe(false);
+    fs.rmSync(calls);
   });
 
   test(
-    'format writes each replica once with the documented flags',
-    () => {
-      const first = run('format.sh');
-      expect({ status: first.status, stderr: first.stderr }).toEqual({ status: 0, stderr: '' });
-      const files = [0, 1, 2].map((replica) => join(dataDir, `0_${replica}.tigerbeetle`));
-      expect(recordedCalls()).toEqual(
+    'format (after the interrupted one) writes each replica with the documented flags',
+    async () => {
+      const run = await runTbScript('format.sh', env());
+      expect(run.code).toBe(0);
+      expect(commands('format')).toEqual(
         files.map(
           (file, replica) =>
-            `format --cluster=0 --replica=${replica} --replica-count=3 ${file}.formatting`,
+            `format --cluster=${CLUSTER_ID} --replica=${replica} --replica-count=3 ` +
+            `${file}.formatting`,
         ),
       );
-      expect(files.every((file) => existsSync(file))).toBe(true);
+      expect(files.map((file) => superblock(realBin, file))).toEqual(
+        REPLICAS.map((replica) => ({ cluster: CLUSTER_ID, replicaCount: 3, replica })),
+      );
+      expect(fs.readdirSync(runDir).filter((name) => name.endsWith('.formatting'))).toEqual([]);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-      const second = run('format.sh');
-      expect(second.status).toBe(0);
-      expect(second.stdout.match(/exists, skipped/g)).toHaveLength(3);
-      expect(recordedCalls()).toHaveLength(3);
+  test('format again touches nothing: a ledger is never formatted twice', async () => {
+    const before = files.map((file) => fs.statSync(file));
+    const run = await runTbScript('format.sh', env());
+    expect(run.code).toBe(0);
+    expect(run.output.match(/exists, not formatted again/g)).toHaveLength(3);
+    expect(commands('format')).toHaveLength(3);
+    const after = files.map((file) => fs.statSync(file));
+    expect(after.map((s) => [s.ino, s.mtimeMs, s.size])).toEqual(
+      before.map((s) => [s.ino, s.mtimeMs, s.size]),
+    );
+  });
+
+  test('start refuses a replica with no data file, naming it', async () => {
+    const empty = path.join(work(), 'empty');
+    const run = await runTbScript('start.sh', env({ TB_RUN_DIR: empty }));
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(
+      `tigerbeetle replica 0: no data file ${empty}/${CLUSTER_ID}_0.tigerbeetle: format it first`,
+    );
+    expect(commands('start')).toEqual([]);
+  });
+
+  test(
+    'start launches three replicas with pid files, prints TB_ADDRESSES, and is idempotent',
+    async () => {
+      const run = await runTbScript('start.sh', env());
+      expect(run.code).toBe(0);
+      expect(run.output).toContain(`export TB_CLUSTER_ID=${CLUSTER_ID} TB_ADDRESSES=${addresses}`);
+      expect(commands('start')).toEqual(
+        files.map((file) => `start --addresses=${addresses} --cache-grid=256MiB ${file}`),
+      );
+      expect(Object.keys(liveReplicas(runDir))).toEqual(['0', '1', '2']);
+      const ports = REPLICAS.map((r) => basePort + r);
+      expect(await Promise.all(ports.map(portOpen))).toEqual([true, true, true]);
+
+      const again = await runTbScript('start.sh', env());
+      expect(again.code).toBe(0);
+      expect(again.output.match(/already running/g)).toHaveLength(3);
+      expect(commands('start')).toHaveLength(3);
     },
     TEST_TIMEOUT_MS,
   );
 
   test(
-    'start launches three listening replicas, prints TB_ADDRESSES, and is idempotent',
+    'start replaces a crashed replica (stale pid file) and leaves the others alone',
     async () => {
-      const started = run('start.sh');
-      expect({ status: started.status, stderr: started.stderr }).toEqual({ status: 0, stderr: '' });
-      expect(started.stdout).toContain(`export TB_ADDRESSES=${ADDRESSES}`);
-      const starts = recordedCalls().filter((call) => call.startsWith('start'));
-      expect(starts).toEqual(
-        [0, 1, 2].map(
-          (replica) =>
-            `start --addresses=${ADDRESSES} ${join(dataDir, `0_${replica}.tigerbeetle`)}`,
-        ),
-      );
-      expect(await Promise.all(PORTS.map(portOpen))).toEqual([true, true, true]);
-
-      const again = run('start.sh');
-      expect(again.status).toBe(0);
-      expect(again.stdout.match(/already running/g)).toHaveLength(3);
-      expect(recordedCalls().filter((call) => call.startsWith('start'))).toHaveLength(3);
+      const before = liveReplicas(runDir);
+      process.kill(before[1]!, 'SIGKILL');
+      const run = await runTbScript('start.sh', env());
+      expect(run.code).toBe(0);
+      expect(run.output).toContain('tigerbeetle replica 1: removing stale pid file');
+      expect(run.output.match(/already running/g)).toHaveLength(2);
+      expect(commands('start').slice(3)).toEqual([
+        `start --addresses=${addresses} --cache-grid=256MiB ${files[1]}`,
+      ]);
+      const after = liveReplicas(runDir);
+      expect([after[0], after[2]]).toEqual([before[0], before[2]]);
+      expect(after[1]).not.toBe(before[1]);
     },
     TEST_TIMEOUT_MS,
   );
 
   test(
-    'stop ends every replica and removes the pid files',
+    'stop ends every replica by its pid file, with no TB_BIN, and again is a no-op',
     async () => {
-      const stopped = run('stop.sh');
-      expect({ status: stopped.status, stderr: stopped.stderr }).toEqual({ status: 0, stderr: '' });
-      expect(stopped.stdout.match(/stopped/g)).toHaveLength(3);
-      expect(await Promise.all(PORTS.map(portOpen))).toEqual([false, false, false]);
-      expect([0, 1, 2].some((replica) => existsSync(join(dataDir, `replica-${replica}.pid`)))).toBe(
-        false,
-      );
+      const noServer = env({ TB_BIN: undefined, PATH: '/usr/bin:/bin' });
+      const stopped = await runTbScript('stop.sh', noServer);
+      expect(stopped.code).toBe(0);
+      expect(stopped.output.match(/stopped/g)).toHaveLength(3);
+      const ports = REPLICAS.map((r) => basePort + r);
+      expect(await Promise.all(ports.map(portOpen))).toEqual([false, false, false]);
+      expect(fs.readdirSync(runDir).filter((name) => name.endsWith('.pid'))).toEqual([]);
+
+      const again = await runTbScript('stop.sh', noServer);
+      expect({ code: again.code, stopped: again.output.includes('stopped') }).toEqual({
+        code: 0,
+        stopped: false,
+      });
+      expect(files.every((file) => fs.existsSync(file))).toBe(true);
     },
     TEST_TIMEOUT_MS,
   );

@@ -3,7 +3,8 @@
  * requests, a chain is never split (also at the 8189 boundary), the flush policy (idle → next
  * macrotask, partly busy → flushDelayMs, all busy → next free slot, full → at once), that a bad
  * or failing chain fails alone while a failed request fails exactly its own chains, the result
- * count invariant, backpressure and drain. Policy tests run on a manual clock, so they are exact.
+ * count invariant, backpressure, chain deadlines and drain. Policy tests run on a manual clock, so
+ * they are exact.
  */
 import {
   BatcherDrainingError,
@@ -400,6 +401,78 @@ describe('backpressure', () => {
     expect(make({ flushDelayMs: -1 })).toThrow(RangeError);
     expect(make({ flushDelayMs: Number.NaN })).toThrow(RangeError);
     expect(make({ batchEventsMax: 100, queueEventsMax: 100, inflightMax: 4 })).not.toThrow();
+  });
+});
+
+describe('chain deadline (chainTimeoutMs, manual clock)', () => {
+  function setup() {
+    const clock = new ManualClock();
+    const ledger = new ControlledLedger();
+    const batcher = new TransferBatcher(ledger, {
+      flushDelayMs: 1,
+      inflightMax: 1,
+      chainTimeoutMs: 1_000,
+      clock,
+    });
+    return { clock, ledger, batcher };
+  }
+
+  async function outcome(promise: Promise<unknown>): Promise<string> {
+    return promise.then(
+      () => 'answered',
+      (error: unknown) => (error instanceof LedgerError ? error.code : String(error)),
+    );
+  }
+
+  test('a stuck request and the chains queued behind it answer unavailable at 1x the timeout', async () => {
+    const { clock, ledger, batcher } = setup();
+    const first = outcome(batcher.submit(chain(1n, 1)));
+    clock.runImmediates();
+    clock.advance(400);
+    const queued = outcome(batcher.submit(chain(2n, 1)));
+    clock.advance(599);
+    await settle();
+    expect(batcher.stats.chainsTimedOut).toBe(0);
+    clock.advance(1);
+    await settle();
+    expect(await first).toBe('unavailable');
+    expect(batcher.stats).toMatchObject({ chainsTimedOut: 1, inflight: 1, queuedEvents: 1 });
+    // The queued chain waited for the slot the stuck request still holds: it is never sent.
+    clock.advance(400);
+    await settle();
+    expect(await queued).toBe('unavailable');
+    expect(ledger.requests).toHaveLength(1);
+    expect(batcher.stats).toMatchObject({ chainsTimedOut: 2, inflight: 1, queuedEvents: 0 });
+  });
+
+  test('the slot stays taken until the ledger settles the late request, then frees', async () => {
+    const { clock, ledger, batcher } = setup();
+    void outcome(batcher.submit(chain(1n, 1)));
+    clock.runImmediates();
+    clock.advance(1_000);
+    await settle();
+    const next = batcher.submit(chain(2n, 1));
+    clock.runImmediates();
+    expect(ledger.requests).toHaveLength(1);
+    ledger.answer();
+    await settle();
+    clock.runImmediates();
+    expect(ledger.requests).toHaveLength(2);
+    ledger.answer();
+    expectEchoed(await next, chain(2n, 1));
+    expect(batcher.stats.chainsTimedOut).toBe(1);
+  });
+
+  test('an answer in time resolves, and its deadline later does nothing', async () => {
+    const { clock, ledger, batcher } = setup();
+    const done = batcher.submit(chain(1n, 2));
+    clock.runImmediates();
+    clock.advance(999);
+    ledger.answer();
+    expectEchoed(await done, chain(1n, 2));
+    clock.advance(5_000);
+    await settle();
+    expect(batcher.stats.chainsTimedOut).toBe(0);
   });
 });
 

@@ -28,6 +28,7 @@ async function exportedNames(): Promise<Set<string>> {
       rejectedOverloaded: 0,
       rejectedDraining: 0,
       rejectedInvalid: 0,
+      chainsTimedOut: 0,
       queuedEvents: 0,
       inflight: 0,
     },

@@ -62,6 +62,7 @@ describe('bridge /metrics', () => {
       rejectedOverloaded: 3,
       rejectedDraining: 0,
       rejectedInvalid: 1,
+      chainsTimedOut: 2,
       queuedEvents: 5,
       inflight: 1,
     };
@@ -130,6 +131,7 @@ describe('bridge /metrics', () => {
     expect(
       sample(families, 'ledger_bridge_batcher_rejected_total', { reason: 'overloaded' })?.value,
     ).toBe('3');
+    expect(sample(families, 'ledger_bridge_batcher_chains_timed_out_total')?.value).toBe('2');
     expect(
       sample(families, 'ledger_bridge_dependency_up', { dependency: 'pgbouncer' })?.value,
     ).toBe('1');

@@ -31,6 +31,14 @@
  *   or above its usual round trip (the spare slot then carries full batches only, ready the
  *   moment a reply arrives), or inflightMax to 1.
  *
+ * Deadline: with `chainTimeoutMs` set (the bridge sets LEDGER_REQUEST_TIMEOUT_MS), every chain
+ * is answered within that time of its batch opening. A batch still queued at its deadline is
+ * rejected unsent, and a request still unanswered rejects its chains with LedgerError
+ * `unavailable` (the request may still commit: retries reuse the ids and get `exists`), while its
+ * slot stays taken until the ledger settles it, so an outage never piles requests into the
+ * client. Without it a journal behind a stuck request waited one timeout for the slot, then one
+ * more for its own request.
+ *
  * Backpressure: at most `queueEventsMax` transfers wait (not yet sent); past that, submit
  * rejects at once with `BatcherOverloadedError` (code `overloaded`) so the HTTP layer answers
  * 503 + Retry-After instead of growing memory. `drain()` (graceful shutdown) stops accepting
@@ -62,6 +70,8 @@ export interface TransferBatcherOptions {
   inflightMax?: number;
   /** Events queued (not yet sent) before submit() rejects with BatcherOverloadedError. */
   queueEventsMax?: number;
+  /** Longest a chain waits for its answer, queue included (ms); unset: as long as the ledger. */
+  chainTimeoutMs?: number;
   /** Time and timers; the system's by default. Tests inject a manual one. */
   clock?: BatcherClock;
 }
@@ -81,7 +91,8 @@ export const systemClock: BatcherClock = {
     setImmediate(callback);
   },
   setTimeout: (callback, delayMs) => {
-    setTimeout(callback, delayMs);
+    // A wake-up of the batcher must never keep a process alive on its own.
+    setTimeout(callback, delayMs).unref();
   },
 };
 
@@ -108,6 +119,8 @@ export interface BatcherStats {
   rejectedDraining: number;
   /** Chains refused at submit for their wire ranges or length. */
   rejectedInvalid: number;
+  /** Chains rejected `unavailable` at their deadline (chainTimeoutMs), queued or sent. */
+  chainsTimedOut: number;
   /** Gauges: transfers waiting to be sent, and requests in flight. */
   queuedEvents: number;
   inflight: number;
@@ -157,16 +170,19 @@ interface Batch {
   readonly resolves: ResolveChain[];
   readonly rejects: RejectChain[];
   readonly openedAtMs: number;
+  /** Its chains have their answer (results, an error, or their deadline). */
+  settled: boolean;
 }
 
 /** What made the batcher look at its queue: decides whether a partial batch may go. */
-type Trigger = 'submit' | 'immediate' | 'timer' | 'completion' | 'drain';
+type Trigger = 'submit' | 'immediate' | 'timer' | 'completion' | 'drain' | 'deadline';
 
 export class TransferBatcher {
   private readonly flushDelayMs: number;
   private readonly batchEventsMax: number;
   private readonly inflightMax: number;
   private readonly queueEventsMax: number;
+  private readonly chainTimeoutMs: number | null;
   private readonly clock: BatcherClock;
 
   /** The batch chains are joining; null when none is waiting. */
@@ -177,6 +193,8 @@ export class TransferBatcher {
   private queuedEvents = 0;
   private immediateArmed = false;
   private timerArmed = false;
+  /** When the armed deadline sweep fires (ms), null when none is armed. */
+  private sweepAtMs: number | null = null;
   private draining = false;
   private drained: Promise<void> | null = null;
   private resolveDrained: (() => void) | null = null;
@@ -189,6 +207,9 @@ export class TransferBatcher {
   private rejectedOverloaded = 0;
   private rejectedDraining = 0;
   private rejectedInvalid = 0;
+  private chainsTimedOut = 0;
+  /** Requests in flight, when deadlines are on: a deadline must not count them as queued. */
+  private readonly sentBatches = new Set<Batch>();
 
   // Handed to `new Promise` for every chain: one shared function instead of a closure per chain.
   private capturedResolve: ResolveChain | null = null;
@@ -205,6 +226,11 @@ export class TransferBatcher {
     this.timerArmed = false;
     this.pump('timer');
   };
+  private readonly onSweep = (): void => {
+    this.sweepAtMs = null;
+    this.expireQueued();
+    this.pump('deadline');
+  };
 
   constructor(
     private readonly ledger: Ledger,
@@ -215,6 +241,10 @@ export class TransferBatcher {
     this.inflightMax = options.inflightMax ?? INFLIGHT_MAX_DEFAULT;
     this.queueEventsMax = options.queueEventsMax ?? QUEUE_EVENTS_MAX_DEFAULT;
     this.clock = options.clock ?? systemClock;
+    this.chainTimeoutMs = options.chainTimeoutMs ?? null;
+    if (this.chainTimeoutMs !== null) {
+      assertIntegerIn('chainTimeoutMs', this.chainTimeoutMs, 1, 2 ** 31 - 1);
+    }
     if (!(Number.isFinite(this.flushDelayMs) && this.flushDelayMs >= 0)) {
       throw new RangeError(`flushDelayMs must be a finite number ≥ 0, got ${this.flushDelayMs}`);
     }
@@ -266,7 +296,8 @@ export class TransferBatcher {
       batch = null;
     }
     if (batch === null) {
-      batch = { events: [], ends: [], resolves: [], rejects: [], openedAtMs: this.clock.nowMs() };
+      const openedAtMs = this.clock.nowMs();
+      batch = { events: [], ends: [], resolves: [], rejects: [], openedAtMs, settled: false };
       this.open = batch;
     }
     const events = batch.events;
@@ -304,6 +335,7 @@ export class TransferBatcher {
       rejectedOverloaded: this.rejectedOverloaded,
       rejectedDraining: this.rejectedDraining,
       rejectedInvalid: this.rejectedInvalid,
+      chainsTimedOut: this.chainsTimedOut,
       queuedEvents: this.queuedEvents,
       inflight: this.inflight,
     };
@@ -327,6 +359,7 @@ export class TransferBatcher {
       this.send(batch);
     }
     this.arm();
+    this.armSweep();
   }
 
   private partialDue(open: Batch, trigger: Trigger): boolean {
@@ -361,6 +394,49 @@ export class TransferBatcher {
     }
   }
 
+  /** The oldest queued batch's deadline gets a wake-up (one armed at a time, the earliest). */
+  private armSweep(): void {
+    if (this.chainTimeoutMs === null) return;
+    const oldest = this.sealed[0] ?? this.open;
+    if (oldest === null) return;
+    const dueMs = oldest.openedAtMs + this.chainTimeoutMs;
+    if (this.sweepAtMs !== null && this.sweepAtMs <= dueMs) return;
+    this.sweepAtMs = dueMs;
+    this.clock.setTimeout(this.onSweep, Math.max(0, dueMs - this.clock.nowMs()));
+  }
+
+  /** Queued batches past their deadline are answered `unavailable`, never sent. */
+  private expireQueued(): void {
+    const timeoutMs = this.chainTimeoutMs!;
+    const nowMs = this.clock.nowMs();
+    while (this.sealed.length > 0 && nowMs - this.sealed[0]!.openedAtMs >= timeoutMs) {
+      this.expire(this.sealed.shift()!, 'waited for a ledger request slot');
+    }
+    const open = this.open;
+    if (open !== null && nowMs - open.openedAtMs >= timeoutMs) {
+      this.open = null;
+      this.expire(open, 'waited for a ledger request slot');
+    }
+    this.checkDrained();
+  }
+
+  private expire(batch: Batch, why: string): void {
+    if (batch.settled) return;
+    batch.settled = true;
+    if (!this.isInflight(batch)) this.queuedEvents -= batch.events.length;
+    this.chainsTimedOut += batch.ends.length;
+    const error = new LedgerError(
+      'unavailable',
+      `create_transfers: no answer from the ledger within ${this.chainTimeoutMs} ms (${why}); ` +
+        'the request may still commit: retry with the same ids',
+    );
+    for (let i = 0; i < batch.rejects.length; i++) batch.rejects[i]!(error);
+  }
+
+  private isInflight(batch: Batch): boolean {
+    return this.sentBatches.has(batch);
+  }
+
   private send(batch: Batch): void {
     const size = batch.events.length;
     this.inflight++;
@@ -369,6 +445,11 @@ export class TransferBatcher {
     this.events += size;
     this.chains += batch.ends.length;
     if (size > this.requestEventsLargest) this.requestEventsLargest = size;
+    if (this.chainTimeoutMs !== null) {
+      this.sentBatches.add(batch);
+      const leftMs = batch.openedAtMs + this.chainTimeoutMs - this.clock.nowMs();
+      this.clock.setTimeout(() => this.expire(batch, 'the request is unanswered'), leftMs);
+    }
     let answer: Promise<CreateTransferResult[]>;
     try {
       answer = this.ledger.createTransfers(batch.events);
@@ -383,9 +464,15 @@ export class TransferBatcher {
 
   private answered(batch: Batch, results: CreateTransferResult[]): void {
     this.inflight--;
+    this.sentBatches.delete(batch);
     // The next request goes out first, so the ledger never waits on our bookkeeping (the chains'
     // continuations run as microtasks once this returns, in either order).
     this.pump('completion');
+    if (batch.settled) {
+      this.checkDrained();
+      return;
+    }
+    batch.settled = true;
     if (!Array.isArray(results) || results.length !== batch.events.length) {
       this.rejectAll(
         batch,
@@ -412,8 +499,12 @@ export class TransferBatcher {
 
   private failed(batch: Batch, error: unknown): void {
     this.inflight--;
+    this.sentBatches.delete(batch);
     this.pump('completion');
-    this.rejectAll(batch, error);
+    if (!batch.settled) {
+      batch.settled = true;
+      this.rejectAll(batch, error);
+    }
     this.checkDrained();
   }
 

@@ -251,7 +251,14 @@ export function batcherMetrics(m: BridgeMetrics, batcher: { stats: Readonly<Batc
     registers,
     collect: () => advance(),
   });
+  const timedOut = new client.Counter({
+    name: `${p}batcher_chains_timed_out_total`,
+    help: 'Chains answered unavailable at their deadline (LEDGER_REQUEST_TIMEOUT_MS), queued or sent',
+    registers,
+    collect: () => advance(),
+  });
   counters.push(
+    ['chainsTimedOut', timedOut, {}],
     ['rejectedOverloaded', rejected, { reason: 'overloaded' }],
     ['rejectedDraining', rejected, { reason: 'draining' }],
     ['rejectedInvalid', rejected, { reason: 'invalid' }],
