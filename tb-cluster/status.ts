@@ -43,7 +43,8 @@ function clusterIdRefused(runDir: string, before: Map<string, number>): string[]
 }
 
 /** The local cluster's replica order, when TB_ADDRESSES names its replicas in another order. */
-export function orderMismatch(addresses: string[], local: string[]): string | null {
+export function orderMismatch(given: string[], local: string[]): string | null {
+  const addresses = given.map(fullAddress);
   const same = addresses.length === local.length && addresses.every((a) => local.includes(a));
   if (!same || addresses.every((address, i) => address === local[i])) return null;
   return (
@@ -52,15 +53,16 @@ export function orderMismatch(addresses: string[], local: string[]): string | nu
   );
 }
 
+/** TigerBeetle's address forms, "3002", "127.0.0.1" or "127.0.0.1:3002", as host:port. */
+function fullAddress(address: string): string {
+  if (/^\d+$/.test(address)) return `127.0.0.1:${address}`;
+  if (!address.includes(':')) return `${address}:3001`;
+  return address;
+}
+
 async function main(): Promise<number> {
-  // The local cluster's settings fill in what is unset; a TB_CLUSTER_ID given is the one to check
-  // (ledgerEnv would replace it with the local cluster's, and a wrong id would pass as answering).
-  const given = process.env.TB_CLUSTER_ID;
-  const env = {
-    ...process.env,
-    ...ledgerEnv(process.env),
-    ...(given === undefined || given === '' ? {} : { TB_CLUSTER_ID: given }),
-  };
+  // The local cluster's settings fill in only what is unset: a TB_CLUSTER_ID given is checked.
+  const env = { ...process.env, ...ledgerEnv(process.env) };
   const config = loadConfig(env);
   if (config.TB_ADDRESSES === undefined) {
     console.error('no TigerBeetle cluster: TB_ADDRESSES is unset and the stack runs none.');
