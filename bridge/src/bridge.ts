@@ -11,13 +11,14 @@ import { AssetRegistry } from './accounts/registry';
 import { AccountService } from './accounts/service';
 import type { Config } from './config';
 import { OutcomePublisher, publisherOptionsFromConfig } from './events/producer';
-import { createHandler, listen } from './http/server';
+import { createApi } from './api';
+import { listen } from './http/server';
 import { JournalService } from './journal/service';
 import { TransferBatcher } from './ledger/batcher';
 import { openLedger, probeLedger, type OpenedLedger } from './ledger/open';
 import type { Logger } from './logger';
 import { migrateUp } from './store/migrate';
-import { instrumentJournals, instrumentLedger } from './monitor/instrument';
+import { instrumentLedger, journalObserver } from './monitor/instrument';
 import { batcherMetrics } from './monitor/metrics';
 import { Monitor } from './monitor/monitor';
 import { closePools, createPools } from './store/pool';
@@ -136,10 +137,10 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       ledger: ledger.ledger,
       outcomes: publisher,
       balances,
+      observer: journalObserver(monitor.journals),
     });
-    instrumentJournals(journals, monitor.journals);
 
-    const handler = createHandler({
+    const handler = createApi({
       journals,
       accounts,
       ledger: ledger.ledger,

@@ -6,9 +6,9 @@
 // bridge's worker-gauge poller.
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import pino from 'pino';
-import type { JournalService, Posted } from '../../bridge/src/journal/service';
+import type { Posted } from '../../bridge/src/journal/service';
 import type { Ledger } from '../../bridge/src/ledger/port';
-import { instrumentJournals, instrumentLedger } from '../../bridge/src/monitor/instrument';
+import { instrumentLedger, journalObserver } from '../../bridge/src/monitor/instrument';
 import { batcherMetrics } from '../../bridge/src/monitor/metrics';
 import { Monitor } from '../../bridge/src/monitor/monitor';
 import { gaugeValue, readWorkerGauges } from '../../bridge/src/monitor/worker-gauges';
@@ -72,18 +72,15 @@ describe('bridge /metrics', () => {
       receipt: { journalId: 'j1', status: 'posted', transfers: [] },
       position: { partition: 0, offset: '0' },
     } as unknown as Posted;
-    const service = {
-      post: async (journal: { journalId: string }) => {
-        if (journal.journalId === 'bad') throw new JournalError('unbalanced_journal', 'no');
-        if (journal.journalId === 'down') throw new Error('kafka down');
-        return posted;
-      },
-      resolveHold: async () => posted,
-    } as unknown as JournalService;
-    instrumentJournals(service, monitor.journals);
-    await service.post({ journalId: 'j1' } as never);
-    await expect(service.post({ journalId: 'bad' } as never)).rejects.toThrow(JournalError);
-    await expect(service.post({ journalId: 'down' } as never)).rejects.toThrow('kafka down');
+    const observer = journalObserver(monitor.journals);
+    for (const end of [
+      { posted },
+      { error: new JournalError('unbalanced_journal', 'no') },
+      { error: new Error('kafka down') },
+    ]) {
+      observer.offered();
+      observer.settled(end);
+    }
     await monitor.tick();
 
     const started = Date.now();

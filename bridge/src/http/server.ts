@@ -1,43 +1,30 @@
 /**
- * The HTTP listener: hot routes (journals, balances, transfer batches, health) on the lean router,
- * everything else (the account control plane) on express.
+ * The HTTP listener: hot routes on the lean router, everything else (the account control plane)
+ * on express; which routes those are is the composition root's business (../api.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AccountService } from '../accounts/service';
-import type { JournalService } from '../journal/service';
-import type { ReadRouteDeps } from '../journals/consistency';
-import type { BalanceReader } from '../balances/reader';
-import { cachedBalanceRoutes } from '../balances/route';
-import { journalReadRoutes } from '../journals/routes';
-import { statementRoutes } from '../statements/routes';
-import type { Ledger } from '../ledger/port';
 import type { Logger } from '../logger';
-import { sendError, sendJson } from './respond';
-import { Router } from './router';
-import { controlPlaneRoute, observeResponse } from '../monitor/http-hook';
-import type { Monitor } from '../monitor/monitor';
-import { monitorRoutes } from '../monitor/routes';
-import { accountsApp } from './routes/accounts';
-import { journalRoutes } from './routes/journal';
-import { transferRoutes } from './routes/transfers';
+import { sendError } from './respond';
+import type { Router } from './router';
 
-export interface ApiDeps {
-  journals: JournalService;
-  accounts: AccountService;
-  ledger: Ledger;
-  balances: BalanceReader;
-  /** Reads of the projections (journals, statements) and their consistency tokens. */
-  reads: ReadRouteDeps;
-  /** For /health: which ledger, and where. */
-  ledgerInfo: { kind: string; at: string };
-  /**
-   * For /ready: rejects with the first dependency that does not answer; resolves with the ones
-   * that work degraded (the service still answers).
-   */
-  ready: () => Promise<string[]>;
+/**
+ * What one listener serves. The HTTP room knows no feature: the composition root (../api.ts)
+ * registers the features' routes on `router` and hands the rest to `fallback`.
+ */
+export interface HttpApp {
+  /** Hot routes, matched first. */
+  router: Router;
+  /** Everything the router does not match (the express control plane). */
+  fallback: http.RequestListener;
+  /** Told of every request before it is handled, with its route pattern (null: the fallback's). */
+  observe?: (
+    res: http.ServerResponse,
+    pattern: string | null,
+    method: string,
+    path: string,
+  ) => void;
   log: Logger;
-  monitor?: Monitor;
 }
 
 export interface HttpServer {
@@ -49,42 +36,20 @@ export interface HttpServer {
 /** While stopping, how often connections that went idle are closed. */
 const IDLE_SWEEP_MS = 20;
 
-export function createHandler(deps: ApiDeps): http.RequestListener {
-  const router = new Router();
-  router.on('GET', '/health', async ({ res }) => {
-    sendJson(res, 200, { status: 'ok', ledger: deps.ledgerInfo });
-  });
-  router.on('GET', '/ready', async ({ res }) => {
-    const degraded = await deps.ready();
-    sendJson(
-      res,
-      200,
-      degraded.length === 0 ? { status: 'ready' } : { status: 'degraded', degraded },
-    );
-  });
-  journalRoutes(router, deps.journals, deps.log);
-  cachedBalanceRoutes(router, deps.balances);
-  transferRoutes(router, deps.ledger, deps.balances);
-  journalReadRoutes(router, deps.reads);
-  statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
-  if (deps.monitor !== undefined) monitorRoutes(router, deps.monitor);
-  const fallback = accountsApp(deps.accounts, deps.balances, deps.log);
-
+export function createHandler(app: HttpApp): http.RequestListener {
   return (req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const method = req.method ?? 'GET';
-    const route = router.match(method, path);
-    if (deps.monitor !== undefined) {
-      observeResponse(deps.monitor, res, route?.pattern ?? controlPlaneRoute(method, path), method);
-    }
+    const route = app.router.match(method, path);
+    app.observe?.(res, route?.pattern ?? null, method, path);
     if (route === null) {
-      fallback(req, res);
+      app.fallback(req, res);
       return;
     }
     route.handler({ req, res, params: route.params, path }).catch((error: unknown) => {
-      sendError(res, error, deps.log, { method: req.method, path });
+      sendError(res, error, app.log, { method: req.method, path });
     });
   };
 }

@@ -46,6 +46,15 @@ export interface JournalServiceDeps {
   ledger: Pick<Ledger, 'lookupTransfers'>;
   outcomes: OutcomeSink;
   balances?: BalanceChanges;
+  /** Told of every journal offered and how it ended (the monitor), never able to change it. */
+  observer?: JournalObserver;
+}
+
+/** What an observer (the monitor) learns of each journal and hold resolution. */
+export interface JournalObserver {
+  offered(): void;
+  /** Posted, held or resolved (`posted`), or the error it ended with, typed (`error`). */
+  settled(end: { posted: Posted } | { error: unknown }): void;
 }
 
 export interface ReceiptTransfer {
@@ -106,7 +115,30 @@ export class JournalRejectedError extends JournalError {
 export class JournalService {
   constructor(private readonly deps: JournalServiceDeps) {}
 
-  async post(journal: Journal): Promise<Posted> {
+  post(journal: Journal): Promise<Posted> {
+    return this.observed(() => this.postJournal(journal));
+  }
+
+  /** The second step of a two-phase journal: post (all, or less for one transfer) or void. */
+  resolveHold(journalId: string, action: HoldAction, amount?: bigint): Promise<Posted> {
+    return this.observed(() => this.resolve(journalId, action, amount));
+  }
+
+  private async observed(run: () => Promise<Posted>): Promise<Posted> {
+    const observer = this.deps.observer;
+    if (observer === undefined) return run();
+    observer.offered();
+    try {
+      const posted = await run();
+      observer.settled({ posted });
+      return posted;
+    } catch (error) {
+      observer.settled({ error });
+      throw error;
+    }
+  }
+
+  private async postJournal(journal: Journal): Promise<Posted> {
     const accountIds = [...new Set(journal.lines.map((line) => line.accountId))];
     const accounts = await this.deps.accounts.resolveAccounts(accountIds);
     const plan = planJournal(journal, accounts);
@@ -124,8 +156,7 @@ export class JournalService {
     return this.finish(journal.journalId, journal, kind, outcomes, verdict);
   }
 
-  /** The second step of a two-phase journal: post (all, or less for one transfer) or void. */
-  async resolveHold(journalId: string, action: HoldAction, amount?: bigint): Promise<Posted> {
+  private async resolve(journalId: string, action: HoldAction, amount?: bigint): Promise<Posted> {
     const pending = await this.heldChain(journalId);
     const chain = planHoldResolution(journalId, pending, action, amount);
     const results = await this.deps.batcher.submit(chain);

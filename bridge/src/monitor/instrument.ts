@@ -4,7 +4,7 @@
  * one's outcome). Both delegate unchanged; they only add a clock read and a counter or two.
  */
 import { toErrorAnswer } from '../http/error-mapping';
-import type { JournalService, Posted } from '../journal/service';
+import type { JournalObserver, Posted } from '../journal/service';
 import type { Ledger } from '../ledger/port';
 import type { BridgeMetrics, JournalOutcomeLabel } from './metrics';
 
@@ -46,34 +46,24 @@ export function instrumentLedger(ledger: Ledger, m: BridgeMetrics): Ledger {
   };
 }
 
-/** What the monitor learns from each journal. */
-export interface JournalObserver {
+/** What the monitor counts of each journal. */
+export interface JournalCounters {
   offered(): void;
   /** A verdict (posted, held, rejected), or `failed` (no verdict), and where it was published. */
   settled(outcome: JournalOutcomeLabel, posted: Posted | null): void;
 }
 
 /**
- * Wraps `post` and `resolveHold` of this JournalService instance (the single and the bulk route
- * both go through them). A rejection with a 4xx answer is a verdict (`rejected`): the journal was
- * processed; a 5xx is `failed`.
+ * The journal service's observer for the monitor (passed in as `observer`, the single and the bulk
+ * route both go through it). A rejection with a 4xx answer is a verdict (`rejected`): the journal
+ * was processed; a 5xx is `failed`.
  */
-export function instrumentJournals(service: JournalService, observer: JournalObserver): void {
-  const post = service.post.bind(service);
-  const resolveHold = service.resolveHold.bind(service);
-  const track = async (run: () => Promise<Posted>): Promise<Posted> => {
-    observer.offered();
-    let posted: Posted;
-    try {
-      posted = await run();
-    } catch (error) {
-      observer.settled(toErrorAnswer(error).status < 500 ? 'rejected' : 'failed', null);
-      throw error;
-    }
-    observer.settled(posted.receipt.status, posted);
-    return posted;
+export function journalObserver(counters: JournalCounters): JournalObserver {
+  return {
+    offered: () => counters.offered(),
+    settled: (end) => {
+      if ('posted' in end) counters.settled(end.posted.receipt.status, end.posted);
+      else counters.settled(toErrorAnswer(end.error).status < 500 ? 'rejected' : 'failed', null);
+    },
   };
-  service.post = (journal) => track(() => post(journal));
-  service.resolveHold = (journalId, action, amount) =>
-    track(() => resolveHold(journalId, action, amount));
 }

@@ -10,7 +10,7 @@ import type { Logger } from '../logger';
 import type { Queryable } from '../store/pool';
 import { SloAlerter } from './alerts';
 import { dependencyHealth } from './health';
-import type { JournalObserver } from './instrument';
+import type { JournalCounters } from './instrument';
 import { ProjectionLagTracker } from './lag';
 import {
   type BridgeMetrics,
@@ -146,8 +146,8 @@ export class Monitor {
     if (route === '/api/balance/:accountId') this.balance.record(ms, at);
   }
 
-  /** For instrumentJournals(journals, monitor.journals). */
-  readonly journals: JournalObserver = {
+  /** The journal service's observer counts through these: journalObserver(monitor.journals). */
+  readonly journals: JournalCounters = {
     offered: () => {
       this.metrics.journalsOffered.inc();
       this.slo.journalOffered();

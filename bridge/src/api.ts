@@ -1,0 +1,75 @@
+/**
+ * The API one bridge serves: every feature's routes on one listener. Hot routes (journals,
+ * balances, raw transfer batches, journal and statement reads, health, monitor) go on the lean
+ * router; the account control plane runs on express behind it. The only file that knows every
+ * feature room; the HTTP room (./http) knows none.
+ */
+import type http from 'node:http';
+import type { AccountService } from './accounts/service';
+import type { BalanceReader } from './balances/reader';
+import { cachedBalanceRoutes } from './balances/route';
+import { sendJson } from './http/respond';
+import { Router } from './http/router';
+import { createHandler } from './http/server';
+import { accountsApp } from './http/routes/accounts';
+import { journalRoutes } from './http/routes/journal';
+import { transferRoutes } from './http/routes/transfers';
+import type { JournalService } from './journal/service';
+import type { ReadRouteDeps } from './journals/consistency';
+import { journalReadRoutes } from './journals/routes';
+import type { Ledger } from './ledger/port';
+import type { Logger } from './logger';
+import { controlPlaneRoute, observeResponse } from './monitor/http-hook';
+import type { Monitor } from './monitor/monitor';
+import { monitorRoutes } from './monitor/routes';
+import { statementRoutes } from './statements/routes';
+
+export interface ApiDeps {
+  journals: JournalService;
+  accounts: AccountService;
+  ledger: Ledger;
+  balances: BalanceReader;
+  /** Reads of the projections (journals, statements) and their consistency tokens. */
+  reads: ReadRouteDeps;
+  /** For /health: which ledger, and where. */
+  ledgerInfo: { kind: string; at: string };
+  /**
+   * For /ready: rejects with the first dependency that does not answer; resolves with the ones
+   * that work degraded (the service still answers).
+   */
+  ready: () => Promise<string[]>;
+  log: Logger;
+  monitor?: Monitor;
+}
+
+export function createApi(deps: ApiDeps): http.RequestListener {
+  const router = new Router();
+  router.on('GET', '/health', async ({ res }) => {
+    sendJson(res, 200, { status: 'ok', ledger: deps.ledgerInfo });
+  });
+  router.on('GET', '/ready', async ({ res }) => {
+    const degraded = await deps.ready();
+    sendJson(
+      res,
+      200,
+      degraded.length === 0 ? { status: 'ready' } : { status: 'degraded', degraded },
+    );
+  });
+  journalRoutes(router, deps.journals, deps.log);
+  cachedBalanceRoutes(router, deps.balances);
+  transferRoutes(router, deps.ledger, deps.balances);
+  journalReadRoutes(router, deps.reads);
+  statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
+  const monitor = deps.monitor;
+  if (monitor !== undefined) monitorRoutes(router, monitor);
+  return createHandler({
+    router,
+    fallback: accountsApp(deps.accounts, deps.balances, deps.log),
+    log: deps.log,
+    observe:
+      monitor === undefined
+        ? undefined
+        : (res, pattern, method, path) =>
+            observeResponse(monitor, res, pattern ?? controlPlaneRoute(method, path), method),
+  });
+}
