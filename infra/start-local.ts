@@ -1,7 +1,7 @@
 /**
  * `npm start`'s processes, side by side as production runs them: the bridge API and the
  * projection worker on the ledger, which is TigerBeetle's cluster: TB_ADDRESSES, else the one the
- * local stack runs (tb-cluster/local.ts). Only when there is no cluster at all does the embedded
+ * local stack runs (infra/tigerbeetle/local.ts). Only when there is no cluster at all does the embedded
  * engine stand in, as one shared server (ENGINE_ADDRESS, default 127.0.0.1:3100) that both use,
  * so the worker can reconcile and several bridges could share the ledger; a loud line says so.
  *
@@ -14,7 +14,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ledgerEnv } from '../tb-cluster/local';
+import { ledgerEnv } from './tigerbeetle/local';
 
 const ROOT = path.resolve(__dirname, '..');
 const ENGINE_ADDRESS_DEFAULT = '127.0.0.1:3100';
@@ -65,7 +65,7 @@ async function stopAll(): Promise<void> {
 async function startEngine(address: string): Promise<string> {
   engine = start(
     'engine',
-    'tb-cluster/embedded/server-main.ts',
+    'ledger/engine/server-main.ts',
     {
       ...process.env,
       ENGINE_ADDRESS: address,

@@ -9,21 +9,21 @@
  */
 import { AssetRegistry } from './accounts/registry';
 import { AccountService } from './accounts/service';
-import type { Config } from './config';
-import { OutcomePublisher, publisherOptionsFromConfig } from './events/producer';
+import type { Config } from '../../core/config';
+import { OutcomePublisher, publisherOptionsFromConfig } from '../../events/publisher';
 import { createApi } from './api';
 import { listen } from './http/server';
 import { JournalService } from './journal/service';
-import { TransferBatcher } from './ledger/batcher';
-import { openLedger, probeLedger, type OpenedLedger } from './ledger/open';
-import type { Logger } from './logger';
-import { migrateUp } from './store/migrate';
+import { TransferBatcher } from '../../ledger/batcher';
+import { openLedger, probeLedger, type OpenedLedger } from '../../ledger/open';
+import type { Logger } from '../../core/logger';
+import { migrateUp } from '../../core/postgres/migrate';
 import { instrumentLedger, journalObserver } from './monitor/instrument';
 import { batcherMetrics } from './monitor/metrics';
 import { Monitor } from './monitor/monitor';
-import { closePools, createPools } from './store/pool';
+import { closePools, createPools } from '../../core/postgres/pool';
 import { BalanceReader } from './balances/reader';
-import { ReplicaRouter } from './store/replicas';
+import { ReplicaRouter } from '../../core/postgres/replicas';
 
 export interface RunningBridge {
   url: string;

@@ -3,8 +3,8 @@
  * the publisher drain, then the ledger and the pools close.
  */
 import { startBridge } from './bridge';
-import { loadConfig } from './config';
-import { createLogger } from './logger';
+import { loadConfig } from '../../core/config';
+import { createLogger } from '../../core/logger';
 
 async function main(): Promise<void> {
   const config = loadConfig();

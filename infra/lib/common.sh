@@ -1,4 +1,4 @@
-# Shared constants and helpers for infra/setup.sh, infra/stack.sh and tb-cluster/*.sh.
+# Shared constants and helpers for infra/setup.sh, infra/stack.sh and infra/tigerbeetle/*.sh.
 # Sourced, never executed: the caller has already set `set -euo pipefail`.
 
 ROOT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

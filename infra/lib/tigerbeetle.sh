@@ -1,10 +1,10 @@
 # A local 3-replica TigerBeetle cluster, the bridge's ledger, from an operator-provided server
 # binary: TB_BIN, else `tigerbeetle` on PATH. No package registry ships TigerBeetle's server; users
 # install the official release binary (or run its container image). Sourced by infra/stack.sh and
-# tb-cluster/{format,start,stop}.sh after lib/common.sh. Flags follow TigerBeetle's operating docs.
+# infra/tigerbeetle/{format,start,stop}.sh after lib/common.sh. Flags follow TigerBeetle's operating docs.
 #
 # The cluster's settings for its clients go to $TB_DIR/cluster.env once it answers a client round
-# trip; `npm start`, the tests and the load runner read them from there (tb-cluster/local.ts).
+# trip; `npm start`, the tests and the load runner read them from there (infra/tigerbeetle/local.ts).
 
 TB_REPLICA_COUNT=3
 TB_CLUSTER_ID="${TB_CLUSTER_ID:-0}"
@@ -201,12 +201,12 @@ tb_start() {
   done
 }
 
-# Healthy means a client round trip through the cluster (tb-cluster/status.ts): listening
+# Healthy means a client round trip through the cluster (infra/tigerbeetle/status.ts): listening
 # replicas may still lack a primary, or belong to another cluster.
 tb_healthy() {
   TB_ADDRESSES="$(tb_addresses)" TB_CLUSTER_ID="$TB_CLUSTER_ID" TB_RUN_DIR="$TB_DIR" \
     LEDGER_REQUEST_TIMEOUT_MS="${1:-3000}" "$ROOT_DIR/node_modules/.bin/tsx" \
-    "$ROOT_DIR/tb-cluster/status.ts" 9>&-
+    "$ROOT_DIR/infra/tigerbeetle/status.ts" 9>&-
 }
 
 tb_write_env() {

@@ -22,9 +22,9 @@ import type pg from 'pg';
 import { ApiError } from '../../bridge/src/http/api-error';
 import { RETRY_AFTER_SECONDS } from '../../bridge/src/http/error-mapping';
 import { JournalError } from '../../bridge/src/journal/errors';
-import type { Journal, JournalLine, LineType } from '../../bridge/src/journal/model';
+import type { Journal, JournalLine, LineType } from '../../events/journal-model';
 import { canonicalJournal } from '../../bridge/src/journal/plan';
-import { withTransaction } from '../../bridge/src/store/pool';
+import { withTransaction } from '../../core/postgres/pool';
 import { I64_MAX } from './schema';
 
 /**

@@ -6,8 +6,8 @@
  */
 import pg from 'pg';
 import type { NormalSide } from '../../bridge/src/accounts/model';
-import type { Logger } from '../../bridge/src/logger';
-import { ledgerTypes } from '../../bridge/src/store/pool';
+import type { Logger } from '../../core/logger';
+import { ledgerTypes } from '../../core/postgres/pool';
 
 /** A schema name we can put in DDL and search_path without quoting. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -24,7 +24,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** The client-side bound sits a little above the server's, so the cleaner server error wins. */
 const QUERY_TIMEOUT_MARGIN_MS = 1_000;
 
-/** Minor-unit scale per asset code: the rows seeded by bridge/src/store/migrations/0001. */
+/** Minor-unit scale per asset code: the rows seeded by core/postgres/migrations/0001. */
 export const ASSETS: ReadonlyMap<string, { scale: number }> = new Map([
   ['USD', { scale: 2 }],
   ['EUR', { scale: 2 }],

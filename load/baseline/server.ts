@@ -13,15 +13,15 @@ import { ApiError } from '../../bridge/src/http/api-error';
 import { readJsonBody } from '../../bridge/src/http/body';
 import { sendError, sendJson } from '../../bridge/src/http/respond';
 import { Router } from '../../bridge/src/http/router';
-import { JOURNAL_BODY_BYTES_MAX } from '../../bridge/src/http/routes/journal';
+import { JOURNAL_BODY_BYTES_MAX } from '../../bridge/src/journal/routes';
 import { listen } from '../../bridge/src/http/server';
 import { parseJournal } from '../../bridge/src/journal/schema';
-import { createLogger, type Logger } from '../../bridge/src/logger';
+import { createLogger, type Logger } from '../../core/logger';
 import { createAccount, readBalance } from './accounts';
 import { type JournalStats, postJournal } from './journal';
 import { checkSchemaName, createBaselinePool, prepareSchema } from './schema';
 
-/** The bridge's limit for POST /api/accounts (bridge/src/http/routes/accounts.ts). */
+/** The bridge's limit for POST /api/accounts (bridge/src/accounts/routes.ts). */
 const ACCOUNT_BODY_BYTES_MAX = 16 * 1024;
 /** Connections to PostgreSQL: as many as journals in flight at once. */
 export const DEFAULT_POOL_SIZE = 16;

@@ -24,7 +24,7 @@ function clockTicks(): number {
 export function componentOf(cmdline: string): string | null {
   if (/(^|\/)k6 run\b/.test(cmdline)) return 'k6 (load generator)';
   if (cmdline.includes('bridge/src/main.ts')) return 'bridge';
-  if (cmdline.includes('tb-cluster/embedded/server-main.ts')) return 'engine server';
+  if (cmdline.includes('ledger/engine/server-main.ts')) return 'engine server';
   if (cmdline.includes('projections/src/main.ts')) return 'projection worker';
   if (cmdline.includes('load/baseline/main.ts')) return 'PostgreSQL-only baseline';
   if (cmdline.startsWith('postgres') || cmdline.includes('/postgresql/')) return 'PostgreSQL';

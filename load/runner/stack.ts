@@ -11,9 +11,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { disposableDatabaseEnv, resetDisposableDatabase } from '../../bridge/src/store/disposable';
-import { loadConfig } from '../../bridge/src/config';
-import { ledgerEnv } from '../../tb-cluster/local';
+import { disposableDatabaseEnv, resetDisposableDatabase } from '../../core/postgres/disposable';
+import { loadConfig } from '../../core/config';
+import { ledgerEnv } from '../../infra/tigerbeetle/local';
 import { stopProcess } from '../bench/bridge-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');

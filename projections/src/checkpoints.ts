@@ -5,7 +5,8 @@
  * names the offset it expects to find, so a worker that lost its partition to another (a
  * rebalance it has not noticed yet) finds 0 rows and rolls its batch back instead of doubling it.
  */
-import type { Queryable } from '../../bridge/src/store/pool';
+import { InvariantError } from '../../core/assert';
+import type { Queryable } from '../../core/postgres/pool';
 
 export interface CheckpointKey {
   group: string;
@@ -47,7 +48,7 @@ export async function advanceCheckpoint(
   next: bigint,
 ): Promise<boolean> {
   if (next < (expected ?? 0n)) {
-    throw new Error(`invariant: checkpoint would move back from ${expected} to ${next}`);
+    throw new InvariantError(`checkpoint would move back from ${expected} to ${next}`);
   }
   const values = [key.group, key.topic, key.partition, next.toString()];
   const result =

@@ -1,5 +1,5 @@
 /**
- * Settings of the projection worker beyond the bridge's (bridge/src/config.ts supplies the
+ * Settings of the projection worker beyond the bridge's (core/config.ts supplies the
  * database, Kafka, the topic and PROJECTIONS_GROUP_ID, which the bridge's consistent reads share). Read from the environment once, validated, with defaults and units.
  */
 import { z } from 'zod';

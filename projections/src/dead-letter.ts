@@ -6,7 +6,7 @@
  * the headers, so a reader can deduplicate).
  */
 import { type IHeaders, type Kafka, Partitioners, type Producer } from 'kafkajs';
-import { EventDecodeError } from '../../bridge/src/events/errors';
+import { EventDecodeError } from '../../events/errors';
 
 export const DLQ_SUFFIX = '.dlq';
 

@@ -3,8 +3,8 @@
  * batch in progress, leaves the consumer group and exits 0; a failure to start exits 1.
  */
 import os from 'node:os';
-import { loadConfig } from '../../bridge/src/config';
-import { createLogger } from '../../bridge/src/logger';
+import { loadConfig } from '../../core/config';
+import { createLogger } from '../../core/logger';
 import { loadProjectionsConfig } from './config';
 import { startWorker } from './worker';
 

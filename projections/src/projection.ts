@@ -1,7 +1,7 @@
 /**
  * What every projection implements, and what the runner (./runner.ts) guarantees it.
  *
- * The runner consumes the journal outcome topic (bridge/src/events/README.md) with a kafkajs
+ * The runner consumes the journal outcome topic (events/README.md) with a kafkajs
  * consumer group and, for each batch of one partition, opens ONE PostgreSQL transaction in which
  * it calls `apply` of every projection in order, then advances the partition's checkpoint
  * (topic, partition, offset) in the same transaction. So a crash anywhere neither loses nor
@@ -19,8 +19,8 @@
  * Poison events (undecodable, unknown version) never reach `apply`: the runner sends them to the
  * dead-letter topic with the reason and moves on.
  */
-import type { JournalOutcomeEventV1 } from '../../bridge/src/events/schema';
-import type { Queryable } from '../../bridge/src/store/pool';
+import type { JournalOutcomeEventV1 } from '../../events/schema';
+import type { Queryable } from '../../core/postgres/pool';
 
 export interface ProjectedEvent {
   event: JournalOutcomeEventV1;

@@ -17,11 +17,11 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
-import { EventDecodeError } from '../../bridge/src/events/errors';
-import { ensureTopic } from '../../bridge/src/events/kafka';
-import { decodeOutcome } from '../../bridge/src/events/schema';
-import type { Logger } from '../../bridge/src/logger';
-import { withTransaction } from '../../bridge/src/store/pool';
+import { EventDecodeError } from '../../events/errors';
+import { ensureTopic } from '../../events/kafka';
+import { decodeOutcome } from '../../events/schema';
+import type { Logger } from '../../core/logger';
+import { withTransaction } from '../../core/postgres/pool';
 import { advanceCheckpoint, readCheckpoint, readCheckpoints } from './checkpoints';
 import { type DeadLetter, DeadLetterSink, dlqTopicOf } from './dead-letter';
 import type { ProjectedEvent, Projection } from './projection';

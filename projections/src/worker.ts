@@ -4,15 +4,15 @@
  */
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
-import type { Config } from '../../bridge/src/config';
-import { createKafkaClient } from '../../bridge/src/events/kafka';
-import { openLedger } from '../../bridge/src/ledger/open';
-import type { Logger } from '../../bridge/src/logger';
-import { migrateUp } from '../../bridge/src/store/migrate';
-import { createDirectPool, createPools, type Pools } from '../../bridge/src/store/pool';
+import type { Config } from '../../core/config';
+import { createKafkaClient } from '../../events/kafka';
+import { openLedger } from '../../ledger/open';
+import type { Logger } from '../../core/logger';
+import { migrateUp } from '../../core/postgres/migrate';
+import { createDirectPool, createPools, type Pools } from '../../core/postgres/pool';
 import type { ProjectionsConfig } from './config';
 import type { Projection } from './projection';
-import { PROJECTIONS } from './projections';
+import { PROJECTIONS } from './all';
 import { startPartitionMaintenance } from './partitions/maintenance';
 import { kafkaCaughtUpHorizon } from './reconcile/horizon';
 import { type PeriodicReconcile, startPeriodicReconcile } from './reconcile/periodic';

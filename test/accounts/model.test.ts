@@ -18,7 +18,7 @@ import {
   resolveFlags,
 } from '../../bridge/src/accounts/model';
 import { parseAccountId, parseCreateAccount } from '../../bridge/src/accounts/validation';
-import { AccountFlags, CreateAccountStatus } from '../../bridge/src/ledger/port';
+import { AccountFlags, CreateAccountStatus } from '../../ledger/port';
 
 const DEBITS_LIMIT = AccountFlags.debits_must_not_exceed_credits;
 const CREDITS_LIMIT = AccountFlags.credits_must_not_exceed_debits;

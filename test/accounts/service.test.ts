@@ -16,15 +16,10 @@ import { AccountError } from '../../bridge/src/accounts/errors';
 import type { AccountRef } from '../../bridge/src/accounts/model';
 import { AssetRegistry } from '../../bridge/src/accounts/registry';
 import { AccountService } from '../../bridge/src/accounts/service';
-import { accountLedgerId } from '../../bridge/src/ledger/ids';
-import {
-  AccountFlags,
-  CreateAccountStatus,
-  type Ledger,
-  LedgerError,
-} from '../../bridge/src/ledger/port';
-import { migrateUp } from '../../bridge/src/store/migrate';
-import { createPrimaryPool, type Queryable } from '../../bridge/src/store/pool';
+import { accountLedgerId } from '../../ledger/ids';
+import { AccountFlags, CreateAccountStatus, type Ledger, LedgerError } from '../../ledger/port';
+import { migrateUp } from '../../core/postgres/migrate';
+import { createPrimaryPool, type Queryable } from '../../core/postgres/pool';
 import { createTestSchema, type TestSchema } from '../store/schema';
 import { openTestLedger, type TestLedger } from '../support/ledger';
 

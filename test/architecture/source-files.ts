@@ -8,7 +8,15 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Top-level folders that hold production code (tests and load tools are judged apart). */
-export const PRODUCTION_ROOTS = ['core', 'ledger', 'bridge', 'projections', 'infra', 'cli'];
+export const PRODUCTION_ROOTS = [
+  'core',
+  'ledger',
+  'events',
+  'bridge',
+  'projections',
+  'infra',
+  'cli',
+];
 
 const SKIPPED = new Set(['node_modules', '.run', '.tools', 'results']);
 

@@ -12,7 +12,7 @@ import {
   decodeBalanceToken,
   encodeBalanceToken,
 } from '../../bridge/src/balances/token';
-import { U128_MAX, U64_MAX } from '../../bridge/src/ledger/port';
+import { U128_MAX, U64_MAX } from '../../ledger/port';
 
 test('a balance token is the ledger timestamp in decimal', () => {
   expect(decodeBalanceToken(encodeBalanceToken(1_763_000_000_123_456_789n))).toBe(

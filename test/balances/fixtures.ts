@@ -17,9 +17,9 @@ import {
   type BalanceReaderOptions,
 } from '../../bridge/src/balances/reader';
 import { balanceChange } from '../../bridge/src/balances/token';
-import { CreateTransferStatus, type Ledger } from '../../bridge/src/ledger/port';
-import { newTransfer } from '../../bridge/src/ledger/records';
-import { migrateUp } from '../../bridge/src/store/migrate';
+import { CreateTransferStatus, type Ledger } from '../../ledger/port';
+import { newTransfer } from '../../ledger/records';
+import { migrateUp } from '../../core/postgres/migrate';
 import { stackSettings } from '../infra/settings';
 import { createTestSchema, type TestSchema } from '../store/schema';
 import { openTestLedger } from '../support/ledger';

@@ -9,7 +9,7 @@
  * ledger lookup.
  */
 import { Redis } from 'ioredis';
-import type { Account } from '../../bridge/src/ledger/port';
+import type { Account } from '../../ledger/port';
 import type { BalanceReader } from '../../bridge/src/balances/reader';
 import { createAccount, eventually, newReader, openWorld, post, type World } from './fixtures';
 import { stackSettings } from '../infra/settings';

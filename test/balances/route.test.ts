@@ -1,5 +1,5 @@
 /**
- * Proves the balance route the lead wires in (bridge/src/balances/route.ts) on the project's lean
+ * Proves the balance route the lead wires in (bridge/src/balances/routes.ts) on the project's lean
  * router over node:http, with a real reader (the real TigerBeetle cluster when configured
  * (test/support/ledger.ts), else the embedded engine; PostgreSQL metadata; Redis): the body is
  * the balance view plus `cache: {level, ageMs}` (also in headers), a `Balance-Token` header or
@@ -8,12 +8,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cachedBalanceRoutes } from '../../bridge/src/balances/route';
+import { cachedBalanceRoutes } from '../../bridge/src/balances/routes';
 import type { BalanceReader } from '../../bridge/src/balances/reader';
 import { encodeBalanceToken } from '../../bridge/src/balances/token';
 import { sendError } from '../../bridge/src/http/respond';
 import { Router } from '../../bridge/src/http/router';
-import { createLogger } from '../../bridge/src/logger';
+import { createLogger } from '../../core/logger';
 import { createAccount, newReader, openWorld, post, type World } from './fixtures';
 
 let world: World;

@@ -12,7 +12,7 @@ import {
   CreateAccountStatus as S,
   U128_MAX,
   U64_MAX,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import { account, type Fixture, nth, TIMESTAMP_FUTURE } from './fixtures';
 
 export interface AccountCase {

@@ -19,7 +19,7 @@ import {
   U128_MAX,
   U32_MAX,
   U64_MAX,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import {
   account,
   accountStatusName,

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
+import { openEmbeddedLedger } from '../../ledger/engine';
 import { defineLedgerConformance } from './suite';
 
 const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-conformance-'));

@@ -1,15 +1,15 @@
 /**
  * Proves the embedded engine served over TCP answers exactly as the in-process engine does: the
  * whole Ledger conformance suite runs unchanged through the engine client
- * (bridge/src/ledger/engine-client.ts) against an engine server (tb-cluster/embedded/server.ts)
+ * (ledger/engine/client.ts) against an engine server (ledger/engine/server.ts)
  * on a fresh temporary data directory and a free port, so the protocol's encodings of every
  * request, result, record and error are exercised.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openEngineClient } from '../../bridge/src/ledger/engine-client';
-import { type EngineServer, startEngineServer } from '../../tb-cluster/embedded/server';
+import { openEngineClient } from '../../ledger/engine/client';
+import { type EngineServer, startEngineServer } from '../../ledger/engine/server';
 import { defineLedgerConformance } from './suite';
 
 const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-conformance-tcp-'));

@@ -1,14 +1,14 @@
 /**
  * Proves the embedded engine answers as the real TigerBeetle cluster does, by a short run of the
- * differential fuzzer (tb-cluster/fidelity/): the same 300 seeded random batches go to a fresh
+ * differential fuzzer (ledger/fidelity/): the same 300 seeded random batches go to a fresh
  * engine and to the cluster (TB_ADDRESSES / TB_CLUSTER_ID), and every result, balance, lookup and
  * query is compared. The seed is SEED, else random; a failure prints it, a replay line and a shrunk
  * reproducer. Without TB_ADDRESSES the test fails in CI (CI always has a cluster) and is skipped,
  * visibly, elsewhere.
  */
 import crypto from 'node:crypto';
-import { runFidelity } from '../../tb-cluster/fidelity/fidelity';
-import { formatFailure, formatSummary } from '../../tb-cluster/fidelity/report';
+import { runFidelity } from '../../ledger/fidelity/fidelity';
+import { formatFailure, formatSummary } from '../../ledger/fidelity/report';
 
 /** About 5 s alone on this 2-core machine, a third of it waiting out pending deadlines. */
 const BATCHES = 300;

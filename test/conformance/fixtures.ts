@@ -14,7 +14,7 @@ import {
   type Ledger,
   type Transfer,
   TransferFlags,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 
 /** Ledger numbers the suite uses; any u32 works, these keep test data easy to spot. */
 export const LEDGER = 700;

@@ -12,9 +12,9 @@
  * write W, read R2, R2 (merged into R1) missed W. The embedded engine runs calls in call order,
  * so code that passes on the engine can still read stale or "future" state on TigerBeetle:
  * a caller that needs an order must await the first call before making the second (the
- * differential fuzzer, tb-cluster/fidelity/, makes one call at a time for that reason).
+ * differential fuzzer, ledger/fidelity/, makes one call at a time for that reason).
  */
-import { type Ledger, TransferFlags } from '../../bridge/src/ledger/port';
+import { type Ledger, TransferFlags } from '../../ledger/port';
 import { Fixture, id, nth, transfer, transferStatusName } from './fixtures';
 import type { LedgerHandle } from './suite';
 

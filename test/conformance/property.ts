@@ -23,7 +23,7 @@ import {
   type Transfer,
   TransferFlags as TF,
   U128_MAX,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import {
   type Balances,
   balancesOf,

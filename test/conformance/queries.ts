@@ -15,7 +15,7 @@ import {
   type Transfer,
   TransferFlags,
   U64_MAX,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import { Fixture, id, LEDGER, LEDGER_OTHER, nth, resolve, transfer } from './fixtures';
 import type { LedgerHandle } from './suite';
 

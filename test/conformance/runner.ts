@@ -10,7 +10,7 @@ import {
   CreateTransferStatus,
   type Ledger,
   type Transfer,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import type { AccountCase } from './account-cases';
 import { accountStatusName, Fixture, nth, transferStatusName } from './fixtures';
 import type { TransferCase } from './transfer-cases';

@@ -10,7 +10,7 @@ import {
   type Transfer,
   TransferFlags,
   U128_MAX,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import { expectTimestamps } from './runner';
 import {
   account,

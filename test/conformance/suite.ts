@@ -1,6 +1,6 @@
 /**
  * The Ledger conformance suite: one definition, registered once per adapter (embedded engine,
- * TigerBeetle cluster), written against bridge/src/ledger/port.ts only.
+ * TigerBeetle cluster), written against ledger/port.ts only.
  *
  * Sections: status tables (a row for every CreateAccountStatus and CreateTransferStatus, plus
  * rows where two failures coincide and TigerBeetle's order of checks decides), a completeness
@@ -12,7 +12,7 @@ import {
   CreateTransferStatus,
   type Ledger,
   LedgerError,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import { ACCOUNT_CASES, ACCOUNT_ORDER_CASES } from './account-cases';
 import { describeBadInput } from './bad-input';
 import { accountStatusName, transferStatusName } from './fixtures';

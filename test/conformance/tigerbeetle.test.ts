@@ -4,7 +4,7 @@
  * replicas (TB_CLUSTER_ID, default 0). Every test uses fresh time-ordered ids, so a shared cluster
  * holding earlier data is fine. Without TB_ADDRESSES the run is skipped, visibly.
  */
-import { openTigerBeetleLedger } from '../../bridge/src/ledger/tigerbeetle';
+import { openTigerBeetleLedger } from '../../ledger/tigerbeetle/client';
 import { defineLedgerConformance } from './suite';
 
 const addresses = (process.env.TB_ADDRESSES ?? '')

@@ -13,7 +13,7 @@ import {
   TransferFlags,
   U128_MAX,
   U64_MAX,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import { type Fixture, id, LEDGER_OTHER, nth, TIMESTAMP_FUTURE, transfer } from './fixtures';
 
 export interface TransferCase {

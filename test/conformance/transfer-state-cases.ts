@@ -12,7 +12,7 @@ import {
   TransferFlags,
   U128_MAX,
   U32_MAX,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import { type Fixture, id, nth, resolve, sleepMs, transfer } from './fixtures';
 import { ab, type TransferCase } from './transfer-cases';
 

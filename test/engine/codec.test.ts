@@ -14,8 +14,8 @@ import {
   encodeAccounts,
   encodeTransfers,
   TRANSFER_SIZE,
-} from '../../tb-cluster/embedded/codec';
-import type { Account, Transfer } from '../../bridge/src/ledger/port';
+} from '../../ledger/engine/codec';
+import type { Account, Transfer } from '../../ledger/port';
 
 const U128_MAX = (1n << 128n) - 1n;
 const U64_MAX = (1n << 64n) - 1n;

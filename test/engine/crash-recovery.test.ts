@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
+import { openEmbeddedLedger } from '../../ledger/engine';
 import { ACCOUNT_COUNT } from './fixtures/crash-accounts';
 
 const CHILD = path.join(__dirname, 'fixtures', 'write-load.ts');

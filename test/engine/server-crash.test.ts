@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { openEngineClient } from '../../bridge/src/ledger/engine-client';
+import { openEngineClient } from '../../ledger/engine/client';
 import {
   BATCH_EVENTS_MAX,
   CreateAccountStatus,
@@ -18,11 +18,11 @@ import {
   type Ledger,
   LedgerError,
   type Transfer,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import { account, transfer } from '../conformance/fixtures';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ENTRY = path.join(ROOT, 'tb-cluster', 'embedded', 'server-main.ts');
+const ENTRY = path.join(ROOT, 'ledger', 'engine', 'server-main.ts');
 const ACCOUNTS = 20;
 const BATCH_TRANSFERS = 200;
 const IN_FLIGHT = 4;

@@ -11,25 +11,21 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Operation } from 'tigerbeetle-node/dist/bindings';
-import { openEngineClient } from '../../bridge/src/ledger/engine-client';
+import { openEngineClient } from '../../ledger/engine/client';
 import {
   CreateAccountStatus,
   CreateTransferStatus,
   type Ledger,
   LedgerError,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import {
   errorCodeOf,
   FRAME_BYTES_MAX,
   FrameReader,
   REPLY_ERROR,
   REPLY_HEADER_BYTES,
-} from '../../tb-cluster/embedded/protocol';
-import {
-  type EngineLog,
-  type EngineServer,
-  startEngineServer,
-} from '../../tb-cluster/embedded/server';
+} from '../../ledger/engine/protocol';
+import { type EngineLog, type EngineServer, startEngineServer } from '../../ledger/engine/server';
 import { account, transfer } from '../conformance/fixtures';
 
 const TEST_TIMEOUT_MS = 20_000;

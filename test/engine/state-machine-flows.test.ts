@@ -22,9 +22,9 @@ import {
   TransferFlags as F,
   U128_MAX,
   U64_MAX,
-} from '../../bridge/src/ledger/port';
-import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
-import { StateMachine } from '../../tb-cluster/embedded/state-machine';
+} from '../../ledger/port';
+import { newAccount, newTransfer } from '../../ledger/records';
+import { StateMachine } from '../../ledger/engine/state-machine';
 
 const NS_PER_S = 1_000_000_000n;
 

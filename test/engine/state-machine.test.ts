@@ -17,9 +17,9 @@ import {
   type Transfer,
   TransferFlags as F,
   U128_MAX,
-} from '../../bridge/src/ledger/port';
-import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
-import { StateMachine } from '../../tb-cluster/embedded/state-machine';
+} from '../../ledger/port';
+import { newAccount, newTransfer } from '../../ledger/records';
+import { StateMachine } from '../../ledger/engine/state-machine';
 
 const WALL_START_NS = 1_700_000_000_000_000_000n;
 const TIMESTAMP_MAX = (1n << 63n) - 1n;

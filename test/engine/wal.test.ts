@@ -18,7 +18,7 @@ import {
   WalFailedError,
   type WalRecord,
   WriteAheadLog,
-} from '../../tb-cluster/embedded/wal';
+} from '../../ledger/engine/wal';
 
 let dir: string;
 let file: string;
@@ -375,7 +375,7 @@ describe('WriteAheadLog', () => {
     // is node itself (tsx as an --import hook), so the signal reaches the writer; it also stops
     // on its own after a bounded number of records or seconds.
     const child = path.join(dir, 'writer.ts');
-    const walModule = path.resolve(__dirname, '../../tb-cluster/embedded/wal');
+    const walModule = path.resolve(__dirname, '../../ledger/engine/wal');
     fs.writeFileSync(
       child,
       `import { WriteAheadLog } from ${JSON.stringify(walModule)};

@@ -3,7 +3,7 @@
  * Unicode in the free-text fields), and a small deterministic outcome for integration tests.
  */
 import fc from 'fast-check';
-import type { OutcomeKind } from '../../bridge/src/journal/model';
+import type { OutcomeKind } from '../../events/journal-model';
 import {
   CreateTransferStatus,
   TransferFlags,
@@ -12,9 +12,9 @@ import {
   U16_MAX,
   U32_MAX,
   U64_MAX,
-} from '../../bridge/src/ledger/port';
-import { TRANSFER_STATUS_NAMES } from '../../bridge/src/events/schema';
-import type { JournalOutcome, TransferOutcome } from '../../bridge/src/journal/model';
+} from '../../ledger/port';
+import { TRANSFER_STATUS_NAMES } from '../../events/schema';
+import type { JournalOutcome, TransferOutcome } from '../../events/journal-model';
 
 const u128 = fc.oneof(fc.bigInt({ min: 0n, max: U128_MAX }), fc.constantFrom(0n, 1n, U128_MAX));
 const u64 = fc.bigInt({ min: 0n, max: U64_MAX });

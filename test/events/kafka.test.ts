@@ -9,23 +9,23 @@
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, type Admin, type Kafka } from 'kafkajs';
 import pino from 'pino';
-import { loadConfig } from '../../bridge/src/config';
-import { EventPublishError } from '../../bridge/src/events/errors';
+import { loadConfig } from '../../core/config';
+import { EventPublishError } from '../../events/errors';
 import {
   createKafkaClient,
   ensureTopic,
   KAFKA_TUNING_DEFAULT,
   KafkaOutcomeSink,
-} from '../../bridge/src/events/kafka';
-import { type EventPosition, OutcomePublisher } from '../../bridge/src/events/producer';
+} from '../../events/kafka';
+import { type EventPosition, OutcomePublisher } from '../../events/publisher';
 import {
   decodeOutcome,
   type JournalOutcomeEventV1,
   OUTCOME_HEADERS,
   toOutcomeEvent,
-} from '../../bridge/src/events/schema';
-import type { JournalOutcome, OutcomeKind } from '../../bridge/src/journal/model';
-import { TransferFlags } from '../../bridge/src/ledger/port';
+} from '../../events/schema';
+import type { JournalOutcome, OutcomeKind } from '../../events/journal-model';
+import { TransferFlags } from '../../ledger/port';
 import { sampleOutcome } from './fixtures';
 
 const BROKERS = loadConfig().KAFKA_BROKERS;

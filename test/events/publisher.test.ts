@@ -6,15 +6,15 @@
  * `event_too_large`, `closed`), while close() drains what was queued.
  */
 import pino from 'pino';
-import { EventPublishError } from '../../bridge/src/events/errors';
+import { EventPublishError } from '../../events/errors';
 import {
   type BatchReport,
   type EventPosition,
   type OutcomeSink,
   OutcomePublisher,
   type PublisherLimits,
-} from '../../bridge/src/events/producer';
-import type { OutcomeMessage } from '../../bridge/src/events/schema';
+} from '../../events/publisher';
+import type { OutcomeMessage } from '../../events/schema';
 import { sampleOutcome } from './fixtures';
 
 const silent = pino({ level: 'silent' });

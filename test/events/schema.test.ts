@@ -6,7 +6,7 @@
  * with a typed EventDecodeError (the code a consumer dead-letters on), never another exception.
  */
 import fc from 'fast-check';
-import { EventDecodeError } from '../../bridge/src/events/errors';
+import { EventDecodeError } from '../../events/errors';
 import {
   decodeOutcome,
   encodeOutcome,
@@ -14,8 +14,8 @@ import {
   outcomeEventId,
   serializeOutcomeEvent,
   toOutcomeEvent,
-} from '../../bridge/src/events/schema';
-import { CreateTransferStatus, TransferFlags } from '../../bridge/src/ledger/port';
+} from '../../events/schema';
+import { CreateTransferStatus, TransferFlags } from '../../ledger/port';
 import { outcomeArbitrary, sampleOutcome } from './fixtures';
 
 const RUNS = 300;

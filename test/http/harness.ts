@@ -10,10 +10,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { disposableDatabaseEnv, resetDisposableDatabase } from '../../bridge/src/store/disposable';
+import { disposableDatabaseEnv, resetDisposableDatabase } from '../../core/postgres/disposable';
 import { startBridge, type RunningBridge } from '../../bridge/src/bridge';
-import { type Config, loadConfig } from '../../bridge/src/config';
-import { createLogger } from '../../bridge/src/logger';
+import { type Config, loadConfig } from '../../core/config';
+import { createLogger } from '../../core/logger';
 
 const TEST_DATABASE = 'ledger_test';
 

@@ -6,8 +6,8 @@
  * Kafka consumer that reads exactly one outcome event per journal with all its metadata.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeOutcome } from '../../bridge/src/events/schema';
-import type { JournalOutcomeEventV1 } from '../../bridge/src/events/schema';
+import { decodeOutcome } from '../../events/schema';
+import type { JournalOutcomeEventV1 } from '../../events/schema';
 import { PLAN_CASES, SCHEMA_CASES, validBody } from '../journal/cases';
 import { type Answer, call, type Harness, startHarness } from './harness';
 

@@ -11,7 +11,7 @@ import { loadProjectionsConfig } from '../../projections/src/config';
 import { kafkaCaughtUpHorizon } from '../../projections/src/reconcile/horizon';
 import { reconcile } from '../../projections/src/reconcile/reconcile';
 import { startWorker, type Worker } from '../../projections/src/worker';
-import { createPools, closePools, type Pools } from '../../bridge/src/store/pool';
+import { createPools, closePools, type Pools } from '../../core/postgres/pool';
 import { call, type Harness, startHarness } from './harness';
 
 let h: Harness;

@@ -3,9 +3,9 @@
 // (no quorum) every request is answered 503 + Retry-After, bounded by the ledger timeout, and no
 // 201 is lost; once they are back the same bridge answers 201 by itself, and a retry of a 503
 // journal posts it once. It runs on the stack's own cluster, through HTTP, and restarts what it
-// killed with tb-cluster/start.sh, waiting until the restarted replicas have caught up.
-import { transferId, accountLedgerId } from '../../bridge/src/ledger/ids';
-import { openLedger } from '../../bridge/src/ledger/open';
+// killed with infra/tigerbeetle/start.sh, waiting until the restarted replicas have caught up.
+import { transferId, accountLedgerId } from '../../ledger/ids';
+import { openLedger } from '../../ledger/open';
 import { call, type Harness, startHarness } from './harness';
 import {
   describeOnStackCluster,

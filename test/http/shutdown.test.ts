@@ -5,8 +5,8 @@
  * request the server never accepted fails to connect (the client retries it elsewhere), but no
  * accepted one is cut off with a 5xx.
  */
-import { openLedger } from '../../bridge/src/ledger/open';
-import { transferId } from '../../bridge/src/ledger/ids';
+import { openLedger } from '../../ledger/open';
+import { transferId } from '../../ledger/ids';
 import { call, type Harness, startHarness } from './harness';
 
 const JOURNALS = 1_500;

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type EngineServer, startEngineServer } from '../../tb-cluster/embedded/server';
+import { type EngineServer, startEngineServer } from '../../ledger/engine/server';
 import { call, type Harness, startHarness } from './harness';
 
 let engine: EngineServer | undefined;

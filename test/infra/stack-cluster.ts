@@ -1,12 +1,12 @@
 /**
  * The stack's own TigerBeetle cluster (.run/tigerbeetle, as `infra/stack.sh up` left it), for tests
  * that put faults on it: kill a replica as a crash would (SIGKILL of the pid in its pid file),
- * restart what is down with the project's own tb-cluster/start.sh, and wait for a client round
- * trip (tb-cluster/status.ts, in its own process, as the stack does).
+ * restart what is down with the project's own infra/tigerbeetle/start.sh, and wait for a client round
+ * trip (infra/tigerbeetle/status.ts, in its own process, as the stack does).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readLocalCluster, type LocalCluster } from '../../tb-cluster/local';
+import { readLocalCluster, type LocalCluster } from '../../infra/tigerbeetle/local';
 import { isCi, portOpen, ROOT, runScript, type ScriptRun } from './tb-fixtures';
 
 export const STACK_TB_DIR = path.join(ROOT, '.run', 'tigerbeetle');
@@ -115,18 +115,29 @@ function clusterEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/** `bash tb-cluster/start.sh`: starts the replicas that are down, leaves the others alone. */
+/** `bash infra/tigerbeetle/start.sh`: starts the replicas that are down, leaves the others alone. */
 export async function startStackReplicas(): Promise<ScriptRun> {
-  const run = await runScript('bash', ['tb-cluster/start.sh'], clusterEnv(), START_TIMEOUT_MS);
-  if (run.code !== 0) throw new Error(`tb-cluster/start.sh failed (${run.code}):\n${run.output}`);
+  const run = await runScript(
+    'bash',
+    ['infra/tigerbeetle/start.sh'],
+    clusterEnv(),
+    START_TIMEOUT_MS,
+  );
+  if (run.code !== 0)
+    throw new Error(`infra/tigerbeetle/start.sh failed (${run.code}):\n${run.output}`);
   return run;
 }
 
-/** A client round trip through the cluster (tb-cluster/status.ts), as `stack.sh up` waits for. */
+/** A client round trip through the cluster (infra/tigerbeetle/status.ts), as `stack.sh up` waits for. */
 export async function waitForRoundTrip(): Promise<ScriptRun> {
   const env = { ...clusterEnv(), LEDGER_REQUEST_TIMEOUT_MS: String(ROUND_TRIP_TIMEOUT_MS) };
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
-  const run = await runScript(tsx, ['tb-cluster/status.ts'], env, ROUND_TRIP_TIMEOUT_MS + 10_000);
+  const run = await runScript(
+    tsx,
+    ['infra/tigerbeetle/status.ts'],
+    env,
+    ROUND_TRIP_TIMEOUT_MS + 10_000,
+  );
   if (run.code !== 0) throw new Error(`no client round trip (${run.code}):\n${run.output}`);
   return run;
 }

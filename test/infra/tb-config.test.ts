@@ -1,5 +1,5 @@
 // Proves that a badly configured TigerBeetle cluster fails with a message naming what is wrong:
-// each case runs the project's own tb-cluster scripts (and status.ts) on the bad setting — a
+// each case runs the project's own infra/tigerbeetle scripts (and status.ts) on the bad setting — a
 // refused cluster id and misordered addresses against the stack's running cluster; another
 // release's server, a data file of another cluster and a taken port in temporary TB_RUN_DIRs on
 // free 47xxx ports — and checks the exit code, the message, and that no replica was left running.
@@ -44,7 +44,7 @@ describeOnStackCluster('status.ts against the running cluster', () => {
     ['from the stack cluster.env', {}],
   ])('a wrong cluster id (%s): the replicas refuse it, and it says so', async (_, given) => {
     const env = cleanEnv({ ...given, TB_CLUSTER_ID: wrongId, LEDGER_REQUEST_TIMEOUT_MS: '1500' });
-    const run = await tsx('tb-cluster/status.ts', env);
+    const run = await tsx('infra/tigerbeetle/status.ts', env);
     expect(run.code).toBe(1);
     expect(run.output).toContain(`cluster ${wrongId} at ${addresses}: not answering`);
     expect(run.output).toMatch(/the replicas refuse our cluster id \(invalid header_cluster in /);
@@ -55,7 +55,7 @@ describeOnStackCluster('status.ts against the running cluster', () => {
     const [first, second, ...rest] = addresses.split(',');
     const swapped = [second, first, ...rest].join(',');
     const env = cleanEnv({ TB_ADDRESSES: swapped, LEDGER_REQUEST_TIMEOUT_MS: '1500' });
-    const run = await tsx('tb-cluster/status.ts', env);
+    const run = await tsx('infra/tigerbeetle/status.ts', env);
     expect(run.code).toBe(1);
     expect(run.output).toContain(
       `TB_ADDRESSES lists the replicas out of order: replica i must be entry i, ` +
@@ -81,7 +81,7 @@ describe('status.ts, no cluster needed', () => {
         TB_CLUSTER_ID: '0',
         LEDGER_REQUEST_TIMEOUT_MS: '1000',
       });
-      const run = await tsx('tb-cluster/status.ts', env);
+      const run = await tsx('infra/tigerbeetle/status.ts', env);
       expect(run.code).toBe(1);
       expect(run.output).toContain(`cluster 0 at 127.0.0.1:${port}: not answering`);
       expect(run.output).not.toMatch(/refuse our cluster id/);

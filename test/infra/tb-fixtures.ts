@@ -1,5 +1,5 @@
 /**
- * What the tests of tb-cluster/{format,start,stop,status} share: running the project's own scripts
+ * What the tests of infra/tigerbeetle/{format,start,stop,status} share: running the project's own scripts
  * with a chosen environment, stand-in servers, free ports away from the stack's, and the
  * replicas a script left running in a temporary TB_RUN_DIR.
  */
@@ -57,9 +57,9 @@ export function cleanEnv(overrides: Record<string, string | undefined> = {}): No
   return env;
 }
 
-/** `bash tb-cluster/<script>` with exactly the environment given. */
+/** `bash infra/tigerbeetle/<script>` with exactly the environment given. */
 export function runTbScript(script: string, env: NodeJS.ProcessEnv): Promise<ScriptRun> {
-  return runScript('bash', [path.join('tb-cluster', script)], env, 90_000);
+  return runScript('bash', [path.join('infra', 'tigerbeetle', script)], env, 90_000);
 }
 
 /** The tigerbeetle-node release the bridge is built with (package.json pins it exactly). */

@@ -1,4 +1,4 @@
-// Proves how tb-cluster/{format,start,stop}.sh operate a cluster, in a temporary TB_RUN_DIR on
+// Proves how infra/tigerbeetle/{format,start,stop}.sh operate a cluster, in a temporary TB_RUN_DIR on
 // free 47xxx ports: format runs the real server with TigerBeetle's documented flags, writes data
 // files its own superblock check accepts, once (a second run touches nothing, a failed one leaves
 // no file to mistake for a ledger); start launches each replica in the background with a pid file,
@@ -41,7 +41,7 @@ function superblock(realBin: string, file: string) {
   };
 }
 
-describeWithServer('tb-cluster scripts on the real server', (realBin) => {
+describeWithServer('infra/tigerbeetle scripts on the real server', (realBin) => {
   let runDir = '';
   // Declared first so it runs first (jest runs after-hooks in declaration order): the pid files
   // are in the temporary directory that useTempDir removes.

@@ -4,8 +4,8 @@
  */
 import type { JournalErrorCode } from '../../bridge/src/journal/errors';
 import type { AccountRef } from '../../bridge/src/journal/plan';
-import { accountLedgerId } from '../../bridge/src/ledger/ids';
-import { U128_MAX } from '../../bridge/src/ledger/port';
+import { accountLedgerId } from '../../ledger/ids';
+import { U128_MAX } from '../../ledger/port';
 
 export type Body = Record<string, unknown>;
 type Line = Record<string, unknown>;

@@ -1,5 +1,5 @@
 /**
- * Proves the id scheme of bridge/src/ledger/ids.ts: ULID and UUIDv7 times are decoded (known
+ * Proves the id scheme of ledger/ids.ts: ULID and UUIDv7 times are decoded (known
  * vectors), and by fast-check properties ids are deterministic, in TigerBeetle's range (never 0
  * nor 2^128-1), distinct for distinct (journalId, phase, index), laid out as documented, and
  * ordered by time for ULIDs and UUIDv7s with increasing times.
@@ -11,8 +11,8 @@ import {
   journalTransferIds,
   transferId,
   type TransferPhase,
-} from '../../bridge/src/ledger/ids';
-import { U128_MAX } from '../../bridge/src/ledger/port';
+} from '../../ledger/ids';
+import { U128_MAX } from '../../ledger/port';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const TIME_MAX = 2 ** 48 - 1;

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { JournalError } from '../../bridge/src/journal/errors';
-import type { Journal, JournalLine, LineType } from '../../bridge/src/journal/model';
+import type { Journal, JournalLine, LineType } from '../../events/journal-model';
 import {
   type AccountRef,
   canonicalJournal,
@@ -20,8 +20,8 @@ import {
   planJournal,
 } from '../../bridge/src/journal/plan';
 import { parseJournal } from '../../bridge/src/journal/schema';
-import { transferId } from '../../bridge/src/ledger/ids';
-import { type Transfer, TransferFlags } from '../../bridge/src/ledger/port';
+import { transferId } from '../../ledger/ids';
+import { type Transfer, TransferFlags } from '../../ledger/port';
 import { ACCOUNTS, HOLD_CODES, PLAN_CASES, ref, ULID, validBody } from './cases';
 
 const id = (accountId: string): bigint => ACCOUNTS.get(accountId)!.ledgerId;

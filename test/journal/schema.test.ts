@@ -18,7 +18,7 @@ import {
   parseJournal,
   parseJournalBatch,
 } from '../../bridge/src/journal/schema';
-import { U128_MAX } from '../../bridge/src/ledger/port';
+import { U128_MAX } from '../../ledger/port';
 import { type Body, SCHEMA_CASES, ULID, validBody } from './cases';
 
 function errorOf(run: () => unknown): JournalError {

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { toOutcomeEvent } from '../../bridge/src/events/schema';
+import { toOutcomeEvent } from '../../events/schema';
 import { sendError } from '../../bridge/src/http/respond';
 import { Router } from '../../bridge/src/http/router';
 import {
@@ -16,10 +16,10 @@ import {
   decodeToken,
   encodeToken,
   waitForProjection,
-} from '../../bridge/src/journals/consistency';
-import { journalReadRoutes } from '../../bridge/src/journals/routes';
-import { withTransaction } from '../../bridge/src/store/pool';
-import { JournalStoreProjection } from '../../projections/src/journal-store';
+} from '../../bridge/src/journal/consistency';
+import { journalReadRoutes } from '../../bridge/src/journal/read-routes';
+import { withTransaction } from '../../core/postgres/pool';
+import { JournalStoreProjection } from '../../projections/src/journal/projection';
 import { migratedSchema, outcome } from '../projections/runner.harness';
 import type { TestSchema } from '../store/schema';
 

@@ -22,7 +22,7 @@ import {
   BatcherOverloadedError,
   TransferBatcher,
   type TransferBatcherOptions,
-} from '../../bridge/src/ledger/batcher';
+} from '../../ledger/batcher';
 import {
   type Account,
   BATCH_EVENTS_MAX,
@@ -31,9 +31,9 @@ import {
   type Ledger,
   type Transfer,
   TransferFlags,
-} from '../../bridge/src/ledger/port';
-import { assertTransfersWire } from '../../bridge/src/ledger/wire';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
+} from '../../ledger/port';
+import { checkTransfersWire } from '../../ledger/wire';
+import { openEmbeddedLedger } from '../../ledger/engine';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const RATES = (process.env.BENCH_RATES ?? '1000,5000,10000,20000').split(',').map(Number);
@@ -110,7 +110,7 @@ async function overhead(): Promise<void> {
   console.log(`\n## Overhead (2-transfer chains, instant ledger, ${OVERHEAD_CHAINS} chains)\n`);
   for (let round = 0; round < 2; round++) {
     const t0 = performance.now();
-    for (let i = 0; i < OVERHEAD_CHAINS; i++) assertTransfersWire(chains[i & 4095]!);
+    for (let i = 0; i < OVERHEAD_CHAINS; i++) checkTransfersWire(chains[i & 4095]!);
     const wireUs = ((performance.now() - t0) * 1000) / OVERHEAD_CHAINS;
     if (round === 1) console.log(`wire checks alone: ${wireUs.toFixed(3)} µs/chain\n`);
   }
@@ -133,7 +133,7 @@ async function overhead(): Promise<void> {
     };
     const viaBatcher = (chain: Transfer[]): Promise<unknown> => batcher.submit(chain);
     const checkedDirect = (chain: Transfer[]): Promise<unknown> => {
-      assertTransfersWire(chain);
+      checkTransfersWire(chain);
       return direct.createTransfers(chain);
     };
     // Warm-up, then alternate, keeping the better of two runs of each (the machine is shared).

@@ -11,8 +11,8 @@
  *   and answering when the group-committed fdatasync that covers it returns.
  * CPU spent by the batcher itself is not modelled (see batcher-bench.ts for that).
  */
-import { type BatcherClock, TransferBatcher } from '../../bridge/src/ledger/batcher';
-import type { CreateTransferResult, Ledger, Transfer } from '../../bridge/src/ledger/port';
+import { type BatcherClock, TransferBatcher } from '../../ledger/batcher';
+import type { CreateTransferResult, Ledger, Transfer } from '../../ledger/port';
 import { chain, echo } from './fakes';
 
 const SECONDS = Number(process.env.SIM_SECONDS ?? 3);

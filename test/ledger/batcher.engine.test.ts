@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TransferBatcher } from '../../bridge/src/ledger/batcher';
+import { TransferBatcher } from '../../ledger/batcher';
 import {
   type Account,
   AccountFlags,
@@ -17,8 +17,8 @@ import {
   type Ledger,
   type Transfer,
   TransferFlags,
-} from '../../bridge/src/ledger/port';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
+} from '../../ledger/port';
+import { openEmbeddedLedger } from '../../ledger/engine';
 import { transfer } from './fakes';
 
 const HOUSE = 1n;

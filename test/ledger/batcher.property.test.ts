@@ -12,12 +12,8 @@ import {
   BatcherOverloadedError,
   LedgerInvariantError,
   TransferBatcher,
-} from '../../bridge/src/ledger/batcher';
-import {
-  type CreateTransferResult,
-  LedgerError,
-  type Transfer,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/batcher';
+import { type CreateTransferResult, LedgerError, type Transfer } from '../../ledger/port';
 import { chain, ControlledLedger, echo, ManualClock, settle } from './fakes';
 
 const SEED = Number(process.env.BATCHER_SEED ?? 20_251_121);

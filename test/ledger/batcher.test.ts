@@ -13,7 +13,7 @@ import {
   LedgerInvariantError,
   TransferBatcher,
   type TransferBatcherOptions,
-} from '../../bridge/src/ledger/batcher';
+} from '../../ledger/batcher';
 import {
   BATCH_EVENTS_MAX,
   type CreateTransferResult,
@@ -21,7 +21,7 @@ import {
   LedgerError,
   type Transfer,
   TransferFlags,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 import {
   chain,
   ControlledLedger,

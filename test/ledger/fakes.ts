@@ -3,14 +3,14 @@
  * TigerBeetle's linked-chain semantics over a few balances; and a manual clock that runs the
  * batcher's immediates and timers only when the test says so.
  */
-import type { BatcherClock } from '../../bridge/src/ledger/batcher';
+import type { BatcherClock } from '../../ledger/batcher';
 import {
   type CreateTransferResult,
   CreateTransferStatus,
   type Ledger,
   TransferFlags,
   type Transfer,
-} from '../../bridge/src/ledger/port';
+} from '../../ledger/port';
 
 export function transfer(id: bigint, fields: Partial<Transfer> = {}): Transfer {
   return {

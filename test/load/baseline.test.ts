@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { loadConfig } from '../../bridge/src/config';
+import { loadConfig } from '../../core/config';
 import { ACCOUNT_TYPES, ASSETS } from '../../load/baseline/schema';
 import { type RunningBaseline, startBaseline } from '../../load/baseline/server';
 
@@ -129,7 +129,7 @@ describe('accounts', () => {
 
   it('keeps the bridge migration’s assets and account types', () => {
     const sql = fs.readFileSync(
-      path.join(__dirname, '../../bridge/src/store/migrations/0001_control_plane.up.sql'),
+      path.join(__dirname, '../../core/postgres/migrations/0001_control_plane.up.sql'),
       'utf8',
     );
     const assets = [...sql.matchAll(/\('([A-Z]+)', \d+, (\d+), '/g)].map((m) => [m[1], +m[2]!]);

@@ -8,7 +8,7 @@ import { componentOf, startCpuSampler } from '../../load/runner/cpu';
 it.each([
   ['/work/main/.tools/k6 run --no-usage-report load/k6/tps.js', 'k6 (load generator)'],
   ['/usr/bin/node --import tsx bridge/src/main.ts', 'bridge'],
-  ['/usr/bin/node --import tsx tb-cluster/embedded/server-main.ts', 'engine server'],
+  ['/usr/bin/node --import tsx ledger/engine/server-main.ts', 'engine server'],
   ['/usr/bin/node --import tsx projections/src/main.ts', 'projection worker'],
   ['postgres: ledger ledger_load 127.0.0.1(43004) idle', 'PostgreSQL'],
   ['/usr/lib/postgresql/15/bin/postgres -D /x', 'PostgreSQL'],

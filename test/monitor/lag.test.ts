@@ -3,7 +3,7 @@
 // before anything was published; per-partition event counts follow the checkpoint; and memory is
 // bounded by sampling (one remembered publication per partition per 10 ms).
 import { LAG_SAMPLE_EVERY_MS, ProjectionLagTracker } from '../../bridge/src/monitor/lag';
-import type { Queryable } from '../../bridge/src/store/pool';
+import type { Queryable } from '../../core/postgres/pool';
 
 function checkpoints(rows: Map<number, bigint>): Queryable {
   return {

@@ -7,12 +7,12 @@
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import pino from 'pino';
 import type { Posted } from '../../bridge/src/journal/service';
-import type { Ledger } from '../../bridge/src/ledger/port';
+import type { Ledger } from '../../ledger/port';
 import { instrumentLedger, journalObserver } from '../../bridge/src/monitor/instrument';
 import { batcherMetrics } from '../../bridge/src/monitor/metrics';
 import { Monitor } from '../../bridge/src/monitor/monitor';
 import { gaugeValue, readWorkerGauges } from '../../bridge/src/monitor/worker-gauges';
-import type { Queryable } from '../../bridge/src/store/pool';
+import type { Queryable } from '../../core/postgres/pool';
 import { JournalError } from '../../bridge/src/journal/errors';
 import { createWorkerMetrics, startMetricsServer } from '../../projections/src/metrics';
 import type { RunnerStats } from '../../projections/src/runner';

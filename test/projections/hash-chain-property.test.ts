@@ -6,7 +6,7 @@
  * event at exactly the position the tamper implies.
  */
 import fc from 'fast-check';
-import { withTransaction } from '../../bridge/src/store/pool';
+import { withTransaction } from '../../core/postgres/pool';
 import { eventHash } from '../../projections/src/hash-chain/chain';
 import {
   allowLedgerRewrite,

@@ -8,9 +8,9 @@
  * so; and migration 0003 goes up, down and up again.
  */
 import { createHash } from 'node:crypto';
-import { serializeOutcomeEvent } from '../../bridge/src/events/schema';
-import { migrateDown, migrateUp } from '../../bridge/src/store/migrate';
-import { withTransaction } from '../../bridge/src/store/pool';
+import { serializeOutcomeEvent } from '../../events/schema';
+import { migrateDown, migrateUp } from '../../core/postgres/migrate';
+import { withTransaction } from '../../core/postgres/pool';
 import { blockHash, eventHash, GENESIS_HASH } from '../../projections/src/hash-chain/chain';
 import {
   allowLedgerRewrite,

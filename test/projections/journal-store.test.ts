@@ -7,11 +7,11 @@
  */
 import fc from 'fast-check';
 import type pg from 'pg';
-import { toOutcomeEvent } from '../../bridge/src/events/schema';
-import type { JournalOutcome } from '../../bridge/src/journal/model';
-import { migrateDown, migrateUp } from '../../bridge/src/store/migrate';
-import { withTransaction } from '../../bridge/src/store/pool';
-import { JournalStoreProjection } from '../../projections/src/journal-store';
+import { toOutcomeEvent } from '../../events/schema';
+import type { JournalOutcome } from '../../events/journal-model';
+import { migrateDown, migrateUp } from '../../core/postgres/migrate';
+import { withTransaction } from '../../core/postgres/pool';
+import { JournalStoreProjection } from '../../projections/src/journal/projection';
 import type { ProjectedEvent } from '../../projections/src/projection';
 import type { TestSchema } from '../store/schema';
 import { migratedSchema, outcome, ownMigrationsDir } from './runner.harness';

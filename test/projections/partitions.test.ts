@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import pino from 'pino';
-import { withTransaction } from '../../bridge/src/store/pool';
+import { withTransaction } from '../../core/postgres/pool';
 import { hashChainProjection } from '../../projections/src/hash-chain/projection';
 import { runPartitions } from '../../projections/src/partitions/cli';
 import { startPartitionMaintenance } from '../../projections/src/partitions/maintenance';
@@ -18,7 +18,7 @@ import {
   listPartitions,
 } from '../../projections/src/partitions/manager';
 import { addMonths, monthOfNs, partitionName } from '../../projections/src/partitions/months';
-import { createDirectPool } from '../../bridge/src/store/pool';
+import { createDirectPool } from '../../core/postgres/pool';
 import { config, type TestSchema } from '../store/schema';
 import {
   applyInBatches,

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import type pg from 'pg';
-import type { JournalOutcome } from '../../bridge/src/journal/model';
+import type { JournalOutcome } from '../../events/journal-model';
 import { READ_MODELS } from '../../projections/src/read-models';
 import { accountBalanceProjection } from '../../projections/src/read-models/account-balance';
 import { utcDayOf } from '../../projections/src/read-models/daily-summary';

@@ -14,16 +14,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { accountLedgerId, transferId } from '../../bridge/src/ledger/ids';
+import { accountLedgerId, transferId } from '../../ledger/ids';
 import {
   BATCH_EVENTS_MAX,
   CreateAccountStatus,
   CreateTransferStatus,
   type Ledger,
-} from '../../bridge/src/ledger/port';
-import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
-import { migrateUp } from '../../bridge/src/store/migrate';
-import { MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
+} from '../../ledger/port';
+import { newAccount, newTransfer } from '../../ledger/records';
+import { migrateUp } from '../../core/postgres/migrate';
+import { MIGRATIONS_DIR } from '../../core/postgres/migration-files';
 import { reconcile, type ReconcileOptions } from '../../projections/src/reconcile/reconcile';
 import type { HorizonSource } from '../../projections/src/reconcile/horizon';
 import { createTestSchema, type TestSchema } from '../store/schema';

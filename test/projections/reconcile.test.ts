@@ -22,22 +22,18 @@ import path from 'node:path';
 import type pg from 'pg';
 import { AssetRegistry } from '../../bridge/src/accounts/registry';
 import { AccountService } from '../../bridge/src/accounts/service';
-import { toOutcomeEvent } from '../../bridge/src/events/schema';
-import type { Journal, JournalOutcome } from '../../bridge/src/journal/model';
+import { toOutcomeEvent } from '../../events/schema';
+import type { Journal, JournalOutcome } from '../../events/journal-model';
 import { JournalService } from '../../bridge/src/journal/service';
-import { accountLedgerId, transferId } from '../../bridge/src/ledger/ids';
-import {
-  CreateAccountStatus,
-  CreateTransferStatus,
-  type Ledger,
-} from '../../bridge/src/ledger/port';
-import { newAccount, newTransfer } from '../../bridge/src/ledger/records';
-import { createLogger } from '../../bridge/src/logger';
-import { migrateUp } from '../../bridge/src/store/migrate';
-import { MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
-import type { Queryable } from '../../bridge/src/store/pool';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
-import { JournalStoreProjection } from '../../projections/src/journal-store';
+import { accountLedgerId, transferId } from '../../ledger/ids';
+import { CreateAccountStatus, CreateTransferStatus, type Ledger } from '../../ledger/port';
+import { newAccount, newTransfer } from '../../ledger/records';
+import { createLogger } from '../../core/logger';
+import { migrateUp } from '../../core/postgres/migrate';
+import { MIGRATIONS_DIR } from '../../core/postgres/migration-files';
+import type { Queryable } from '../../core/postgres/pool';
+import { openEmbeddedLedger } from '../../ledger/engine';
+import { JournalStoreProjection } from '../../projections/src/journal/projection';
 import type { ProjectedEvent } from '../../projections/src/projection';
 import { accountBalanceProjection } from '../../projections/src/read-models/account-balance';
 import { runReconcile } from '../../projections/src/reconcile/cli';

@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Admin, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import pino from 'pino';
-import { createKafkaClient, ensureTopic } from '../../bridge/src/events/kafka';
-import { encodeOutcome } from '../../bridge/src/events/schema';
-import type { JournalOutcome, OutcomeKind } from '../../bridge/src/journal/model';
-import { CreateTransferStatus, TransferFlags } from '../../bridge/src/ledger/port';
-import { migrateUp } from '../../bridge/src/store/migrate';
-import { MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
+import { createKafkaClient, ensureTopic } from '../../events/kafka';
+import { encodeOutcome } from '../../events/schema';
+import type { JournalOutcome, OutcomeKind } from '../../events/journal-model';
+import { CreateTransferStatus, TransferFlags } from '../../ledger/port';
+import { migrateUp } from '../../core/postgres/migrate';
+import { MIGRATIONS_DIR } from '../../core/postgres/migration-files';
 import { sampleOutcome } from '../events/fixtures';
 import { config, createTestSchema, type TestSchema } from '../store/schema';
 

@@ -9,10 +9,10 @@
  */
 import type pg from 'pg';
 import { DLQ_HEADERS } from '../../projections/src/dead-letter';
-import { JournalStoreProjection } from '../../projections/src/journal-store';
+import { JournalStoreProjection } from '../../projections/src/journal/projection';
 import type { ProjectedEvent, Projection } from '../../projections/src/projection';
 import { ProjectionRunner, type RunnerLimits } from '../../projections/src/runner';
-import type { Queryable } from '../../bridge/src/store/pool';
+import type { Queryable } from '../../core/postgres/pool';
 import type { TestSchema } from '../store/schema';
 import {
   kafkaFixture,

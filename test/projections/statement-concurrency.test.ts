@@ -5,7 +5,7 @@
  * the first's rows and recomputes; without the lock, each would sum without the other's rows.
  */
 import type pg from 'pg';
-import { withTransaction } from '../../bridge/src/store/pool';
+import { withTransaction } from '../../core/postgres/pool';
 import { statementProjection } from '../../projections/src/read-models/statement';
 import {
   ACCOUNTS,

@@ -15,7 +15,7 @@ import { AssetRegistry } from '../../bridge/src/accounts/registry';
 import { AccountService } from '../../bridge/src/accounts/service';
 import { sendError } from '../../bridge/src/http/respond';
 import { Router } from '../../bridge/src/http/router';
-import type { Ledger } from '../../bridge/src/ledger/port';
+import type { Ledger } from '../../ledger/port';
 import { decodeCursor, encodeCursor } from '../../bridge/src/statements/cursor';
 import { statementRoutes, type StatementPage } from '../../bridge/src/statements/routes';
 import { accountBalanceProjection } from '../../projections/src/read-models/account-balance';

@@ -3,7 +3,7 @@
  * before connecting) any database that is not a test or load database: the service's own data can
  * never be dropped by a test harness or a load run.
  */
-import { disposableDatabaseEnv, resetDisposableDatabase } from '../../bridge/src/store/disposable';
+import { disposableDatabaseEnv, resetDisposableDatabase } from '../../core/postgres/disposable';
 
 it.each(['ledger', 'ledger_testing', 'production', 'ledger_load_old'])('refuses %s', async (db) => {
   await expect(

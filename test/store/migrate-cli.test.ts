@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { config, createTestSchema, type TestSchema } from './schema';
 
-const CLI = path.join(__dirname, '..', '..', 'bridge', 'src', 'store', 'migrate-cli.ts');
+const CLI = path.join(__dirname, '..', '..', 'core', 'postgres', 'migrate-cli.ts');
 let schema: TestSchema;
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -15,9 +15,9 @@ import {
   MIGRATION_LOCK_CLASS,
   migrateUp,
   migrationStatus,
-} from '../../bridge/src/store/migrate';
-import { loadMigrations, MIGRATIONS_DIR } from '../../bridge/src/store/migration-files';
-import { createDirectPool } from '../../bridge/src/store/pool';
+} from '../../core/postgres/migrate';
+import { loadMigrations, MIGRATIONS_DIR } from '../../core/postgres/migration-files';
+import { createDirectPool } from '../../core/postgres/pool';
 import { config, createTestSchema, type TestSchema } from './schema';
 
 let schema: TestSchema;

@@ -12,7 +12,7 @@ import {
   loadMigrations,
   MigrationError,
   MIGRATIONS_DIR,
-} from '../../bridge/src/store/migration-files';
+} from '../../core/postgres/migration-files';
 
 function dirWith(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migrations-'));

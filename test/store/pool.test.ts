@@ -6,8 +6,8 @@
  * is why per-test schemas use direct connections.
  */
 import pg from 'pg';
-import { isStoreUnavailable } from '../../bridge/src/store/errors';
-import { withTransaction } from '../../bridge/src/store/pool';
+import { isStoreUnavailable } from '../../core/postgres/errors';
+import { withTransaction } from '../../core/postgres/pool';
 import { config, createTestSchema, primaryPool, type TestSchema } from './schema';
 
 let schema: TestSchema;

@@ -8,8 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
-import { ReplicaRouter, parseLsn } from '../../bridge/src/store/replicas';
-import { createDirectPool } from '../../bridge/src/store/pool';
+import { ReplicaRouter, parseLsn } from '../../core/postgres/replicas';
+import { createDirectPool } from '../../core/postgres/pool';
 import { config } from './schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { loadConfig } from '../../bridge/src/config';
-import { createDirectPool, createPrimaryPool } from '../../bridge/src/store/pool';
+import { loadConfig } from '../../core/config';
+import { createDirectPool, createPrimaryPool } from '../../core/postgres/pool';
 
 export const config = loadConfig();
 

@@ -5,7 +5,7 @@
  * real values read over a direct connection and through PgBouncer.
  */
 import pg from 'pg';
-import { ledgerTypes } from '../../bridge/src/store/pool';
+import { ledgerTypes } from '../../core/postgres/pool';
 import { createTestSchema, primaryPool, type TestSchema } from './schema';
 
 const INT8 = 20;

@@ -5,7 +5,7 @@
  * tests on the embedded engine. Tests that are about the engine open it themselves. CI always has a
  * server: there, no cluster is a failure.
  */
-import { ledgerEnv } from '../../tb-cluster/local';
+import { ledgerEnv } from '../../infra/tigerbeetle/local';
 
 Object.assign(process.env, ledgerEnv(process.env));
 

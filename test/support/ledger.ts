@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../bridge/src/config';
-import type { Ledger } from '../../bridge/src/ledger/port';
-import { openTigerBeetleLedger } from '../../bridge/src/ledger/tigerbeetle';
-import { openEmbeddedLedger } from '../../tb-cluster/embedded';
+import { loadConfig } from '../../core/config';
+import type { Ledger } from '../../ledger/port';
+import { openTigerBeetleLedger } from '../../ledger/tigerbeetle/client';
+import { openEmbeddedLedger } from '../../ledger/engine';
 
 export interface TestLedger {
   ledger: Ledger;

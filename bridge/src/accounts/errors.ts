@@ -2,7 +2,8 @@
  * Every way the control plane can refuse or fail, as a closed set of stable codes with their HTTP
  * statuses, and the exhaustive mapping of TigerBeetle's account results onto them.
  */
-import { CreateAccountStatus } from '../ledger/port';
+import { ServiceError } from '../../../core/errors';
+import { CreateAccountStatus } from '../../../ledger/port';
 
 export type AccountErrorCode =
   | 'invalid_input'
@@ -28,20 +29,24 @@ export const ACCOUNT_ERROR_HTTP: Record<AccountErrorCode, number> = {
   ledger_rejected: 500,
 };
 
-export class AccountError extends Error {
+export class AccountError extends ServiceError {
   override readonly name = 'AccountError';
-  readonly http: number;
+  readonly httpStatus: number;
 
   constructor(
     readonly code: AccountErrorCode,
     message: string,
     /** The offending input field (dot path), where there is one. */
-    readonly field?: string,
+    field?: string,
     /** TigerBeetle's status name, for `ledger_rejected`. */
     readonly ledgerStatus?: string,
   ) {
-    super(message);
-    this.http = ACCOUNT_ERROR_HTTP[code];
+    super(message, field === undefined ? {} : { field });
+    this.httpStatus = ACCOUNT_ERROR_HTTP[code];
+  }
+
+  override details(): Readonly<Record<string, unknown>> {
+    return this.ledgerStatus === undefined ? {} : { status: this.ledgerStatus };
   }
 }
 

@@ -2,7 +2,7 @@
  * The control plane's vocabulary: assets, account types, accounts, and (re-exported from the
  * journal plan, its consumer) the account reference the journal path resolves account ids to.
  */
-import { AccountFlags } from '../ledger/port';
+import { AccountFlags } from '../../../ledger/port';
 
 export type NormalSide = 'DEBIT' | 'CREDIT';
 

@@ -3,8 +3,8 @@
  * changes on the hot path (new assets arrive by migration or by an operator, followed by an
  * explicit `reload()`). Lookups are synchronous map reads.
  */
-import type { Queryable } from '../store/pool';
-import { U16_MAX, U32_MAX } from '../ledger/port';
+import type { Queryable } from '../../../core/postgres/pool';
+import { U16_MAX, U32_MAX } from '../../../ledger/port';
 import { AccountError } from './errors';
 import type { AccountType, Asset, NormalSide } from './model';
 

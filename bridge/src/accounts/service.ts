@@ -13,14 +13,14 @@
  * That row is harmless (a journal naming it is rejected by the ledger: account not found) and the
  * client's retry, which is required after any 5xx, completes it through step 3.
  */
-import type { Logger } from '../logger';
-import { CreateAccountStatus, type Account, type Ledger, LedgerError } from '../ledger/port';
-import { isStoreUnavailable } from '../store/errors';
-import type { Queryable } from '../store/pool';
+import type { Logger } from '../../../core/logger';
+import { CreateAccountStatus, type Account, type Ledger, LedgerError } from '../../../ledger/port';
+import { isStoreUnavailable } from '../../../core/postgres/errors';
+import type { Queryable } from '../../../core/postgres/pool';
 import { type BoundedCache, lruCache } from './cache';
 import { AccountError, assertSameAccount, createAccountOutcome, statusName } from './errors';
-import { accountLedgerId } from '../ledger/ids';
-import { newAccount } from '../ledger/records';
+import { accountLedgerId } from '../../../ledger/ids';
+import { newAccount } from '../../../ledger/records';
 import {
   type AccountRecord,
   type AccountRef,

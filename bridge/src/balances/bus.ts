@@ -5,6 +5,7 @@
  * publishing). Pub/sub is at most once: a message sent while an instance is disconnected is lost
  * to it, which is why the reader drops its L1 whenever the link recovers.
  */
+import { assert } from '../../../core/assert';
 import type { RedisLink } from './redis-link';
 
 export interface Invalidation {
@@ -45,7 +46,7 @@ export class InvalidationBus {
 
   /** Subscribes, and again after every reconnection. */
   listen(handler: (invalidation: Invalidation) => void, onBadMessage: (m: string) => void): void {
-    if (this.subscribed !== null) throw new Error('invariant: the bus listens once');
+    assert(!(this.subscribed !== null), 'the bus listens once');
     this.link.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       const decoded = decodeInvalidation(message);

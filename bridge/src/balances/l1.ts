@@ -8,6 +8,7 @@
  * the invalidation arrived cannot put the old balance back. Floors live a little longer than any
  * read can be in flight.
  */
+import { InvariantError } from '../../../core/assert';
 import { LRUCache } from 'lru-cache';
 import type { CachedBalance } from './entry';
 
@@ -26,7 +27,7 @@ export class L1Cache {
 
   constructor(options: L1Options) {
     if (options.entriesMax < 1 || options.ttlMs < 1 || options.floorTtlMs < options.ttlMs) {
-      throw new RangeError(`invariant: L1 options ${JSON.stringify(options)}`);
+      throw new InvariantError(`L1 options ${JSON.stringify(options)}`);
     }
     this.entries = new LRUCache({ max: options.entriesMax, ttl: options.ttlMs });
     this.floors = new LRUCache({ max: options.entriesMax, ttl: options.floorTtlMs });

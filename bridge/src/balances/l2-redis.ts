@@ -8,7 +8,7 @@
  */
 import type { Redis } from 'ioredis';
 import { type CachedBalance, decodeEntry, encodeEntry, padTimestamp } from './entry';
-import type { Logger } from '../logger';
+import type { Logger } from '../../../core/logger';
 import type { RedisLink } from './redis-link';
 
 /** Store v only when its asOf is not below the floor; refresh the TTL. Returns 1 when stored. */

@@ -15,7 +15,8 @@
  * of queued reads); that only makes the answer newer than its label. Every write in the label was
  * acknowledged before the lookup was sent, so the lookup cannot run before it.
  */
-import { type Account, BATCH_EVENTS_MAX } from '../ledger/port';
+import { assert, InvariantError } from '../../../core/assert';
+import { type Account, BATCH_EVENTS_MAX } from '../../../ledger/port';
 import type { CachedBalance } from './entry';
 
 export interface Loaded {
@@ -57,7 +58,7 @@ export class BalanceLoader {
     this.batchMax = options.batchMax ?? BATCH_EVENTS_MAX;
     this.now = options.now ?? Date.now;
     if (this.batchMax < 1 || this.batchMax > BATCH_EVENTS_MAX) {
-      throw new RangeError(`invariant: batchMax ${this.batchMax}`);
+      throw new InvariantError(`batchMax ${this.batchMax}`);
     }
   }
 
@@ -93,7 +94,7 @@ export class BalanceLoader {
       const fetchedAtMs = this.now();
       const found = new Map<string, Account>();
       for (const account of accounts) found.set(account.id.toString(), account);
-      if (found.size > ids.length) throw new Error('invariant: lookup answered unasked ids');
+      assert(!(found.size > ids.length), 'lookup answered unasked ids');
       return { found, fetchedAtMs };
     });
     for (const [key, slot] of batch) {

@@ -16,10 +16,11 @@
  * Redis is optional at run time: while it is unhealthy, reads use L1 and the ledger and writes go
  * on; `redisHealthy()` says so for /ready and the metrics.
  */
+import { assert } from '../../../core/assert';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../http/api-error';
-import type { Ledger } from '../ledger/port';
-import type { Logger } from '../logger';
+import type { Ledger } from '../../../ledger/port';
+import type { Logger } from '../../../core/logger';
 import { InvalidationBus, type Invalidation } from './bus';
 import type { CachedBalance } from './entry';
 import { L1Cache } from './l1';
@@ -215,7 +216,7 @@ export class BalanceReader {
    */
   async onPosted(ledgerIds: readonly bigint[], ledgerTimestampNs: bigint): Promise<void> {
     if (ledgerIds.length === 0) return;
-    if (ledgerTimestampNs <= 0n) throw new Error('invariant: a posting has a ledger timestamp');
+    assert(!(ledgerTimestampNs <= 0n), 'a posting has a ledger timestamp');
     this.raiseWatermark(ledgerTimestampNs);
     const keys = ledgerIds.map((id) => id.toString());
     this.l1.invalidate(keys, ledgerTimestampNs);

@@ -10,7 +10,7 @@
  * published while it was down were missed, so the reader drops its L1 wholesale.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Logger } from '../logger';
+import type { Logger } from '../../../core/logger';
 
 export interface RedisLinkOptions {
   url: string;

@@ -9,7 +9,8 @@
  * client's write. The token is deliberately not the projections' `Consistency-Token`
  * (`p<partition>.o<offset>`, a Kafka position): balances come from the ledger, not PostgreSQL.
  */
-import { U64_MAX } from '../ledger/port';
+import { InvariantError } from '../../../core/assert';
+import { U64_MAX } from '../../../ledger/port';
 
 export const BALANCE_TOKEN_HEADER = 'balance-token';
 export const BALANCE_TOKEN_QUERY = 'balanceToken';
@@ -23,7 +24,7 @@ export class BalanceTokenError extends Error {
 
 export function encodeBalanceToken(ledgerTimestampNs: bigint): string {
   if (ledgerTimestampNs < 0n || ledgerTimestampNs > U64_MAX) {
-    throw new RangeError(`invariant: ledger timestamp ${ledgerTimestampNs} is not a u64`);
+    throw new InvariantError(`ledger timestamp ${ledgerTimestampNs} is not a u64`);
   }
   return ledgerTimestampNs.toString();
 }
@@ -60,7 +61,7 @@ export function balanceChange(
     if (transfer.timestamp > ledgerTimestampNs) ledgerTimestampNs = transfer.timestamp;
   }
   if (transfers.length > 0 && ledgerTimestampNs === 0n) {
-    throw new Error('invariant: committed transfers without a ledger timestamp');
+    throw new InvariantError('committed transfers without a ledger timestamp');
   }
   return { ledgerIds: [...ids], ledgerTimestampNs };
 }

@@ -3,7 +3,7 @@
  * on the account's normal side, and what is available once holds are counted. Amounts are decimal
  * strings of minor units (u128 does not fit a JSON number); balances may be negative.
  */
-import type { Account } from '../ledger/port';
+import type { Account } from '../../../ledger/port';
 
 export type NormalSide = 'DEBIT' | 'CREDIT';
 

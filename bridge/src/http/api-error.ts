@@ -3,6 +3,8 @@
  * Domain errors (journal, account, ledger, events) are translated to it in ./error-mapping.ts;
  * nothing else reaches a client, so every failure has a stable code.
  */
+import { ServiceError } from '../../../core/errors';
+
 export interface ApiErrorBody {
   error: {
     code: string;
@@ -13,19 +15,28 @@ export interface ApiErrorBody {
   };
 }
 
-export class ApiError extends Error {
+/** An HTTP-level refusal (body, media type, route, query) with its status and code. */
+export class ApiError extends ServiceError {
   override readonly name = 'ApiError';
   constructor(
-    readonly status: number,
+    readonly httpStatus: number,
     readonly code: string,
     message: string,
-    readonly details: { field?: string; line?: number; [extra: string]: unknown } = {},
-    readonly headers: Record<string, string> = {},
+    private readonly facts: { field?: string; line?: number; [extra: string]: unknown } = {},
+    private readonly extraHeaders: Record<string, string> = {},
   ) {
-    super(message);
+    super(message, { field: facts.field, line: facts.line });
+  }
+
+  override details(): Readonly<Record<string, unknown>> {
+    return this.facts;
+  }
+
+  override headers(): Record<string, string> {
+    return { ...super.headers(), ...this.extraHeaders };
   }
 
   body(): ApiErrorBody {
-    return { error: { code: this.code, message: this.message, ...this.details } };
+    return this.toBody() as ApiErrorBody;
   }
 }

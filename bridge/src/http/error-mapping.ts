@@ -1,19 +1,16 @@
 /**
  * Every error that can leave a route, translated to the API's one error shape. Domain errors
- * carry their own status and code; infrastructure failures become 503 with Retry-After (the
+ * (core/errors.ts ServiceError: journal, account, HTTP refusals) carry their own status and code; infrastructure failures become 503 with Retry-After (the
  * request is safe to retry as is: journal and account writes are idempotent). Anything else is a
  * bug: 500 with a stable code, logged with its stack by the caller.
  */
-import { AccountError } from '../accounts/errors';
-import { EventPublishError } from '../events/errors';
-import { JournalError } from '../journal/errors';
-import { BatcherError } from '../ledger/batcher';
-import { LedgerError, type LedgerErrorCode } from '../ledger/port';
-import { isStoreUnavailable } from '../store/errors';
-import { ApiError } from './api-error';
+import { RETRY_AFTER_SECONDS, ServiceError } from '../../../core/errors';
+import { EventPublishError } from '../../../events/errors';
+import { isStoreUnavailable } from '../../../core/postgres/errors';
+import { BatcherError } from '../../../ledger/batcher';
+import { LedgerError, type LedgerErrorCode } from '../../../ledger/port';
 
-/** Seconds a client should wait before retrying after a 503. */
-export const RETRY_AFTER_SECONDS = 1;
+export { RETRY_AFTER_SECONDS };
 
 const retry = { 'retry-after': String(RETRY_AFTER_SECONDS) };
 
@@ -33,14 +30,11 @@ export interface ErrorAnswer {
 }
 
 export function toErrorAnswer(error: unknown): ErrorAnswer {
-  if (error instanceof ApiError) return answer(error.status, error.body(), error.headers);
-  if (error instanceof JournalError) return answer(error.httpStatus, error.toBody());
-  if (error instanceof AccountError) {
-    const body = { error: { code: error.code, message: error.message } as Record<string, unknown> };
-    if (error.field !== undefined) body.error.field = error.field;
-    if (error.ledgerStatus !== undefined) body.error.status = error.ledgerStatus;
-    const unexpected = error.http >= 500 && error.http !== 503;
-    return { ...answer(error.http, body, error.http === 503 ? retry : {}), unexpected };
+  if (error instanceof ServiceError) {
+    const status = error.httpStatus;
+    // A 500 a domain chose (a ledger refusing what the bridge built) is a bug worth its stack.
+    const unexpected = status >= 500 && status !== 503;
+    return { ...answer(status, error.toBody(), error.headers()), unexpected };
   }
   if (error instanceof LedgerError) {
     const { status, code } = LEDGER_ERRORS[error.code];

@@ -1,6 +1,6 @@
 /** Writing JSON answers and error answers on a plain node:http response. */
 import type http from 'node:http';
-import type { Logger } from '../logger';
+import type { Logger } from '../../../core/logger';
 import { toErrorAnswer } from './error-mapping';
 
 export function sendJson(

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../logger';
+import type { Logger } from '../../../core/logger';
 import { sendError } from './respond';
 import type { Router } from './router';
 

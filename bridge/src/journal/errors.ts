@@ -16,6 +16,7 @@
  * These are values, not crashes: a broken invariant of our own (a plan that does not conserve
  * money) throws a plain Error instead.
  */
+import { ServiceError } from '../../../core/errors';
 
 export type JournalErrorCode =
   // 400: shape
@@ -115,34 +116,22 @@ export interface JournalErrorWhere {
   details?: Readonly<Record<string, string | number>>;
 }
 
-export class JournalError extends Error {
+export class JournalError extends ServiceError {
   override readonly name = 'JournalError';
   readonly httpStatus: number;
-  readonly field?: string;
-  readonly line?: number;
-  readonly details?: Readonly<Record<string, string | number>>;
+  private readonly facts: Readonly<Record<string, string | number>>;
 
   constructor(
     readonly code: JournalErrorCode,
     message: string = JOURNAL_ERRORS[code].message,
     where: JournalErrorWhere = {},
   ) {
-    super(message);
+    super(message, where);
     this.httpStatus = JOURNAL_ERRORS[code].http;
-    if (where.field !== undefined) this.field = where.field;
-    if (where.line !== undefined) this.line = where.line;
-    if (where.details !== undefined) this.details = where.details;
+    this.facts = where.details ?? {};
   }
 
-  /** The API's error body: `{error: {code, message, field?, line?, ...details}}`. */
-  toBody(): { error: Record<string, unknown> } {
-    const error: Record<string, unknown> = { code: this.code, message: this.message };
-    if (this.field !== undefined) error.field = this.field;
-    if (this.line !== undefined) error.line = this.line;
-    // Details never replace the fixed keys above.
-    for (const [key, value] of Object.entries(this.details ?? {})) {
-      if (!(key in error)) error[key] = value;
-    }
-    return { error };
+  override details(): Readonly<Record<string, unknown>> {
+    return this.facts;
   }
 }

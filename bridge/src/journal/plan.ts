@@ -27,10 +27,10 @@
  * itself and stays within n transfers (proof sketch at pairAvoidingSelf). It is possible exactly
  * when every account's debits + credits ≤ the asset's total, which is the self_transfer check.
  */
-import { journalKey, sha256High128, transferIdFromKey } from '../ledger/ids';
-import { type Transfer, TransferFlags } from '../ledger/port';
+import { journalKey, sha256High128, transferIdFromKey } from '../../../ledger/ids';
+import { type Transfer, TransferFlags } from '../../../ledger/port';
 import { JournalError } from './errors';
-import type { Journal, JournalLine } from './model';
+import type { Journal, JournalLine } from '../../../events/journal-model';
 import { journalDateMs } from './schema';
 
 /** What the plan needs to know about an account (from the account registry, cached in process). */

@@ -30,9 +30,9 @@
  * balance are planJournal's (422), which needs the account registry.
  */
 import { z } from 'zod';
-import { U128_MAX, U32_MAX } from '../ledger/port';
+import { U128_MAX, U32_MAX } from '../../../ledger/port';
 import { JournalError } from './errors';
-import type { Journal, JournalLine } from './model';
+import type { Journal, JournalLine } from '../../../events/journal-model';
 
 /** A journal has at least a debit and a credit. */
 export const LINES_MIN = 2;

@@ -12,12 +12,17 @@ import {
   type Ledger,
   type Transfer,
   TransferFlags,
-} from '../ledger/port';
-import { journalTransferIds, transferId } from '../ledger/ids';
+} from '../../../ledger/port';
+import { journalTransferIds, transferId } from '../../../ledger/ids';
 import { balanceChange, encodeBalanceToken } from '../balances/token';
-import type { EventPosition } from '../events/producer';
+import type { EventPosition } from '../../../events/publisher';
 import { JournalError } from './errors';
-import type { Journal, JournalOutcome, OutcomeKind, TransferOutcome } from './model';
+import type {
+  Journal,
+  JournalOutcome,
+  OutcomeKind,
+  TransferOutcome,
+} from '../../../events/journal-model';
 import { type AccountRef, type HoldAction, planHoldResolution, planJournal } from './plan';
 import { type ChainVerdict, judgeChain, STATUS_SIDE, statusName } from './verdict';
 

@@ -6,7 +6,7 @@
  * `linked_event_failed`; `exists` there means the whole chain was committed by an earlier attempt
  * (a retry), and `exists_with_different_*` that the journal id is taken by other content.
  */
-import { CreateTransferStatus, type CreateTransferResult } from '../ledger/port';
+import { CreateTransferStatus, type CreateTransferResult } from '../../../ledger/port';
 
 export type ChainVerdict =
   | { kind: 'created' }

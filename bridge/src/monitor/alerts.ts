@@ -5,7 +5,7 @@
  * and at most `webhookInflightMax` posts at once: a slow or dead receiver loses notifications
  * (logged), it never builds a queue or a retry storm. The log line is the record of truth.
  */
-import type { Logger } from '../logger';
+import type { Logger } from '../../../core/logger';
 import type { SloReport, SloStatus } from './slo';
 
 export interface AlertOptions {

@@ -4,7 +4,7 @@
  * from an earlier scrape is awaited rather than doubled, so a hung database never piles up
  * queries.
  */
-import type { Queryable } from '../store/pool';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { BridgeMetrics } from './metrics';
 
 /** A health check slower than this counts as down (ms): a scrape must not hang on it. */

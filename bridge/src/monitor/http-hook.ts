@@ -26,7 +26,7 @@ export function observeResponse(
   });
 }
 
-/** The express app's routes (bridge/src/http/routes/accounts.ts), as patterns. */
+/** The express app's routes (bridge/src/accounts/routes.ts), as patterns. */
 const CONTROL_PLANE_ROUTES: ReadonlyArray<readonly [string, string[]]> = [
   ['POST', ['api', 'accounts']],
   ['GET', ['api', 'accounts', ':accountId']],

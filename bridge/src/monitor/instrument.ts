@@ -5,7 +5,7 @@
  */
 import { toErrorAnswer } from '../http/error-mapping';
 import type { JournalObserver, Posted } from '../journal/service';
-import type { Ledger } from '../ledger/port';
+import type { Ledger } from '../../../ledger/port';
 import type { BridgeMetrics, JournalOutcomeLabel } from './metrics';
 
 /** The Ledger port, timed per operation; createTransfers also records its batch size. */

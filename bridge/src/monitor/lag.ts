@@ -6,8 +6,8 @@
  * what they have passed. Caught up: 0. With nothing published by this bridge, lag is unknown
  * (null) rather than 0: another instance may be the one waiting.
  */
-import type { EventPosition } from '../events/producer';
-import type { Queryable } from '../store/pool';
+import type { EventPosition } from '../../../events/publisher';
+import type { Queryable } from '../../../core/postgres/pool';
 
 /** At most one remembered publication per partition per this many ms. */
 export const LAG_SAMPLE_EVERY_MS = 10;

@@ -8,8 +8,8 @@
  * buckets from 0.5 ms to 2.5 s, where this service's latencies live.
  */
 import client from 'prom-client';
-import type { BatchReport } from '../events/producer';
-import type { BatcherStats } from '../ledger/batcher';
+import type { BatchReport } from '../../../events/publisher';
+import type { BatcherStats } from '../../../ledger/batcher';
 
 export const METRIC_PREFIX = 'ledger_bridge_';
 

@@ -5,9 +5,9 @@
  * raises or clears alerts and appends a dashboard point. The tick is unref'd and never throws: a
  * failed poll is logged (at most once a minute) and the next tick tries again.
  */
-import type { BatchReport } from '../events/producer';
-import type { Logger } from '../logger';
-import type { Queryable } from '../store/pool';
+import type { BatchReport } from '../../../events/publisher';
+import type { Logger } from '../../../core/logger';
+import type { Queryable } from '../../../core/postgres/pool';
 import { SloAlerter } from './alerts';
 import { dependencyHealth } from './health';
 import type { JournalCounters } from './instrument';

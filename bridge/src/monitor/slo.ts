@@ -329,7 +329,7 @@ export class SloEvaluator {
 /** Below this share of the target while offered, throughput is breached (between: at risk). */
 const THROUGHPUT_BREACH_SHARE = 0.9;
 
-/** The balance read route's pattern (bridge/src/balances/route.ts). */
+/** The balance read route's pattern (bridge/src/balances/routes.ts). */
 export const BALANCE_ROUTE = '/api/balance/:accountId';
 
 function round(value: number | null, digits = 3): number | null {

@@ -3,7 +3,7 @@
  * canonical decimals) of the last entry of a page. Decoding checks everything, so a forged or
  * truncated cursor is a typed 400, never a database error.
  */
-import { U128_MAX, U64_MAX } from '../ledger/port';
+import { U128_MAX, U64_MAX } from '../../../ledger/port';
 
 export interface StatementKey {
   /** TigerBeetle timestamp (u64 ns), decimal. */

@@ -12,7 +12,7 @@ import {
   type ConsistencyDeps,
   forRequest,
   type ReadRouteDeps,
-} from '../journals/consistency';
+} from '../journal/consistency';
 import type { AccountRecord } from '../accounts/model';
 import { ApiError } from '../http/api-error';
 import { sendJson } from '../http/respond';

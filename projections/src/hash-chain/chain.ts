@@ -39,6 +39,7 @@
  * length-prefixed, u64 block_number, u64 first_position, u64 last_position, then the 32-byte
  * event hashes of positions first … last in order.
  */
+import { assert, InvariantError } from '../../../core/assert';
 import { createHash } from 'node:crypto';
 
 export const HASH_BYTES = 32;
@@ -52,7 +53,7 @@ const U32_MAX = 0xffff_ffff;
 
 export function chainOf(topic: string, partition: number): string {
   if (!Number.isInteger(partition) || partition < 0) {
-    throw new Error(`invariant: partition ${partition} is not a non-negative integer`);
+    throw new InvariantError(`partition ${partition} is not a non-negative integer`);
   }
   return `${topic}/${partition}`;
 }
@@ -68,14 +69,14 @@ export interface ChainedEvent {
 }
 
 function u64(value: bigint, what: string): Buffer {
-  if (value < 0n || value > U64_MAX) throw new Error(`invariant: ${what} ${value} is not a u64`);
+  assert(!(value < 0n || value > U64_MAX), `${what} ${value} is not a u64`);
   const bytes = Buffer.allocUnsafe(8);
   bytes.writeBigUInt64BE(value);
   return bytes;
 }
 
 function lengthPrefix(length: number): Buffer {
-  if (length > U32_MAX) throw new Error(`invariant: field of ${length} bytes exceeds u32`);
+  assert(!(length > U32_MAX), `field of ${length} bytes exceeds u32`);
   const bytes = Buffer.allocUnsafe(4);
   bytes.writeUInt32BE(length);
   return bytes;
@@ -83,7 +84,7 @@ function lengthPrefix(length: number): Buffer {
 
 function assertHash(hash: Buffer, what: string): void {
   if (hash.length !== HASH_BYTES) {
-    throw new Error(`invariant: ${what} has ${hash.length} bytes, not ${HASH_BYTES}`);
+    throw new InvariantError(`${what} has ${hash.length} bytes, not ${HASH_BYTES}`);
   }
 }
 
@@ -117,8 +118,8 @@ export interface Block {
 export function blockHash(block: Block, hashes: readonly Buffer[]): Buffer {
   const count = block.lastPosition - block.firstPosition + 1n;
   if (count < 1n || BigInt(hashes.length) !== count) {
-    throw new Error(
-      `invariant: block ${block.blockNumber} of ${block.chain} spans ${count} positions ` +
+    throw new InvariantError(
+      `block ${block.blockNumber} of ${block.chain} spans ${count} positions ` +
         `but ${hashes.length} hashes were given`,
     );
   }

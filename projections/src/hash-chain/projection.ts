@@ -4,8 +4,9 @@
  * a block fills. Runs inside the runner's transaction (../projection.ts), so the appended events,
  * the head and the checkpoint commit together with the partition's offset, or not at all.
  */
-import { serializeOutcomeEvent } from '../../../bridge/src/events/schema';
-import type { Queryable } from '../../../bridge/src/store/pool';
+import { InvariantError } from '../../../core/assert';
+import { serializeOutcomeEvent } from '../../../events/schema';
+import type { Queryable } from '../../../core/postgres/pool';
 import { ensureMonths } from '../partitions/manager';
 import { monthOfNs } from '../partitions/months';
 import type { Projection, ProjectedEvent } from '../projection';
@@ -93,7 +94,7 @@ function chainRows(chain: string, head: Head, events: readonly ProjectedEvent[])
   return events.map(({ event, offset }) => {
     const kafkaOffset = BigInt(offset);
     if (kafkaOffset <= lastOffset) {
-      throw new Error(`invariant: ${chain} offsets out of order: ${offset} after ${lastOffset}`);
+      throw new InvariantError(`${chain} offsets out of order: ${offset} after ${lastOffset}`);
     }
     lastOffset = kafkaOffset;
     position += 1n;
@@ -163,7 +164,7 @@ async function hashesOf(
       [chain, first.toString(), (batchFirst - 1n).toString()],
     );
     if (BigInt(rows.length) !== batchFirst - first) {
-      throw new Error(`invariant: ${chain} lacks events in ${first} … ${batchFirst - 1n}`);
+      throw new InvariantError(`${chain} lacks events in ${first} … ${batchFirst - 1n}`);
     }
     for (const row of rows) hashes.push(row.event_hash);
   }

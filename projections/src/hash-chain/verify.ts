@@ -19,7 +19,7 @@
  * while appends go on), in pages by keyset on (position, event_hash): never all in memory.
  */
 import type pg from 'pg';
-import { type Queryable, withTransaction } from '../../../bridge/src/store/pool';
+import { type Queryable, withTransaction } from '../../../core/postgres/pool';
 import { blockHash, eventHash, GENESIS_HASH, nsToTimestamp } from './chain';
 
 /** Rows per page of the walk: ~1 KB each, so a page is a couple of MB. */

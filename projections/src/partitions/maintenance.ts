@@ -4,7 +4,7 @@
  * doubles up to a ceiling, instead of hot-looping against a database that is down.
  */
 import type pg from 'pg';
-import type { Logger } from '../../../bridge/src/logger';
+import type { Logger } from '../../../core/logger';
 import { ensurePartitions, MONTHS_AHEAD_DEFAULT } from './manager';
 
 /** Months are created 3 ahead, so checking hourly leaves weeks of slack (ms). */

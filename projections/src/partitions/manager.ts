@@ -10,7 +10,7 @@
  * transaction advisory lock keyed by schema, so concurrent workers never race on it.
  */
 import type pg from 'pg';
-import { type Queryable, withTransaction } from '../../../bridge/src/store/pool';
+import { type Queryable, withTransaction } from '../../../core/postgres/pool';
 import {
   addMonths,
   distinctMonths,

@@ -1,3 +1,4 @@
+import { assert, InvariantError } from '../../../core/assert';
 /**
  * Calendar months of `ledger_event`'s partitions: UTC months, named `ledger_event_yYYYYmMM`, each
  * holding [first instant of the month, first instant of the next) of `occurred_at`.
@@ -12,7 +13,7 @@ export interface Month {
 const NS_PER_MS = 1_000_000n;
 
 export function monthOfDate(date: Date): Month {
-  if (Number.isNaN(date.getTime())) throw new Error('invariant: invalid date');
+  assert(!Number.isNaN(date.getTime()), 'invalid date');
   return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1 };
 }
 
@@ -32,7 +33,7 @@ function pad(value: number, width: number): string {
 
 export function partitionName(month: Month): string {
   if (month.year < 1970 || month.year > 9999) {
-    throw new Error(`invariant: year ${month.year} is outside 1970 … 9999`);
+    throw new InvariantError(`year ${month.year} is outside 1970 … 9999`);
   }
   return `ledger_event_y${pad(month.year, 4)}m${pad(month.month, 2)}`;
 }

@@ -15,7 +15,7 @@
  * events gives the same rows. A hold that TigerBeetle expires by timeout produces no event and
  * stays pending here (see the report in projections/src/read-models/README.md).
  */
-import type { Queryable } from '../../../bridge/src/store/pool';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { Projection, ProjectedEvent } from '../projection';
 import { compareDecimal, maxDecimal, prepareBatch, type Posting } from './postings';
 

@@ -5,8 +5,8 @@
  * each. Amounts: posted and held as requested, a hold's post the amount posted, a void the amount
  * released, a rejection the amounts refused. Counters only add, so arrival order never matters.
  */
-import type { Queryable } from '../../../bridge/src/store/pool';
-import type { JournalOutcomeEventV1 } from '../../../bridge/src/events/schema';
+import type { Queryable } from '../../../core/postgres/pool';
+import type { JournalOutcomeEventV1 } from '../../../events/schema';
 import type { Projection, ProjectedEvent } from '../projection';
 import { claimFresh } from './postings';
 

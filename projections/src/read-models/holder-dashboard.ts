@@ -9,7 +9,7 @@
  * posting on an account the control plane does not know (it cannot happen through the bridge)
  * is left out. Counters add and timestamps take the maximum: arrival order never matters.
  */
-import type { Queryable } from '../../../bridge/src/store/pool';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { Projection, ProjectedEvent } from '../projection';
 import { compareDecimal, maxDecimal, prepareBatch, type Posting } from './postings';
 

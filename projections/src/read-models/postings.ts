@@ -11,8 +11,9 @@
  * Everything here is a pure function of the events: amounts and TigerBeetle ids stay decimal
  * strings or bigints, timestamps are TigerBeetle's, and nothing reads a clock.
  */
-import type { JournalOutcomeEventV1, TransferEventV1 } from '../../../bridge/src/events/schema';
-import type { Queryable } from '../../../bridge/src/store/pool';
+import { assert, InvariantError } from '../../../core/assert';
+import type { JournalOutcomeEventV1, TransferEventV1 } from '../../../events/schema';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { ProjectedEvent } from '../projection';
 
 export type Side = 'DEBIT' | 'CREDIT';
@@ -64,7 +65,7 @@ export interface PreparedBatch {
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export function assertTableName(table: string): string {
-  if (!TABLE_NAME.test(table)) throw new Error(`invariant: unsafe table name ${table}`);
+  assert(!!TABLE_NAME.test(table), `unsafe table name ${table}`);
   return table;
 }
 
@@ -191,7 +192,7 @@ function holdOf(event: JournalOutcomeEventV1, transfer: TransferEventV1): Hold {
   const credit = journal?.lines.find((line) => line.lineNumber === transfer.creditLine);
   if (journal === null || debit === undefined || credit === undefined) {
     // The schema guarantees a creation carries its journal and every line it names.
-    throw new Error(`invariant: held transfer ${transfer.id} of ${event.eventId} has no lines`);
+    throw new InvariantError(`held transfer ${transfer.id} of ${event.eventId} has no lines`);
   }
   return {
     transferId: transfer.id,

@@ -14,7 +14,7 @@
  * Holds (pending) are not statement lines: a hold shows once it is posted, at the post's
  * timestamp, with the lines and description of the hold.
  */
-import type { Queryable } from '../../../bridge/src/store/pool';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { Projection, ProjectedEvent } from '../projection';
 import { compareDecimal, prepareBatch, type Posting } from './postings';
 

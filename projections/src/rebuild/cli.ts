@@ -4,12 +4,12 @@
  * each table's row count and digest. `runRebuild(argv)` takes the arguments after `rebuild`.
  * Exit status: 0 rebuilt, 1 failed (the reason on stderr; nothing changed), 2 bad usage.
  */
-import { loadConfig } from '../../../bridge/src/config';
-import { createKafkaClient } from '../../../bridge/src/events/kafka';
-import { createLogger } from '../../../bridge/src/logger';
-import { createDirectPool } from '../../../bridge/src/store/pool';
+import { loadConfig } from '../../../core/config';
+import { createKafkaClient } from '../../../events/kafka';
+import { createLogger } from '../../../core/logger';
+import { createDirectPool } from '../../../core/postgres/pool';
 import type { Projection } from '../projection';
-import { PROJECTIONS } from '../projections';
+import { PROJECTIONS } from '../all';
 import { READ_MODELS } from '../read-models';
 import { rebuildProjection, RebuildError, type RebuildSource } from './rebuild';
 

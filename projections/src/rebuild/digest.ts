@@ -3,7 +3,7 @@
  * the primary key. Two tables with the same digest hold the same values, row for row: how a test
  * or an operator proves that a rebuild gave byte-identical tables to the incremental build.
  */
-import type { Queryable } from '../../../bridge/src/store/pool';
+import type { Queryable } from '../../../core/postgres/pool';
 
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 

@@ -17,9 +17,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
-import { decodeOutcome } from '../../../bridge/src/events/schema';
-import type { Logger } from '../../../bridge/src/logger';
-import type { Queryable } from '../../../bridge/src/store/pool';
+import { decodeOutcome } from '../../../events/schema';
+import type { Logger } from '../../../core/logger';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { ProjectedEvent, Projection } from '../projection';
 import { READ_MODELS } from '../read-models';
 import { tableDigest, type TableDigest } from './digest';

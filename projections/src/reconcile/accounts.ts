@@ -21,8 +21,8 @@ import {
   BATCH_EVENTS_MAX,
   type Account,
   type Ledger,
-} from '../../../bridge/src/ledger/port';
-import type { Queryable } from '../../../bridge/src/store/pool';
+} from '../../../ledger/port';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { ReportBuilder } from './report';
 
 const BALANCE_FIELDS = [

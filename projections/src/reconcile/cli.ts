@@ -5,7 +5,7 @@
  * Exit status: 0 clean, 1 any mismatch, 2 bad usage, an error, or no safe horizon (the projection
  * did not catch up within --wait-ms: nothing was compared, so nothing can be called clean).
  *
- * The ledger is opened as the bridge opens it (bridge/src/ledger/open.ts): a TigerBeetle client
+ * The ledger is opened as the bridge opens it (ledger/open.ts): a TigerBeetle client
  * when TB_ADDRESSES is set (production; any number of clients may connect), else the embedded
  * engine on ENGINE_DATA_DIR. The engine allows one process per data directory, so while a bridge
  * runs on it the CLI cannot open it and says so (exit 2).
@@ -15,12 +15,12 @@
  * settle delay alone (a quiet system, or a store written without Kafka).
  */
 import pino from 'pino';
-import { loadConfig } from '../../../bridge/src/config';
-import { createKafkaClient } from '../../../bridge/src/events/kafka';
-import { openLedger } from '../../../bridge/src/ledger/open';
-import type { Ledger } from '../../../bridge/src/ledger/port';
-import { createDirectPool } from '../../../bridge/src/store/pool';
-import { DataDirLockedError } from '../../../tb-cluster/embedded/lock';
+import { loadConfig } from '../../../core/config';
+import { createKafkaClient } from '../../../events/kafka';
+import { openLedger } from '../../../ledger/open';
+import type { Ledger } from '../../../ledger/port';
+import { createDirectPool } from '../../../core/postgres/pool';
+import { DataDirLockedError } from '../../../ledger/engine/lock';
 import { loadProjectionsConfig } from '../config';
 import {
   CATCH_UP_WAIT_MS_DEFAULT,

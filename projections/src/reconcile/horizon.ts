@@ -19,7 +19,7 @@
  * `settledHorizon` only subtracts the settle delay: for tests that write PostgreSQL themselves,
  * and for a store known to be quiet. It proves nothing about lag.
  */
-import type { Queryable } from '../../../bridge/src/store/pool';
+import type { Queryable } from '../../../core/postgres/pool';
 
 export type HorizonResult =
   { kind: 'ready'; timestampNs: bigint; source: string } | { kind: 'deferred'; reason: string };

@@ -12,7 +12,7 @@
  * metadata, say) rather than until it ages out of the window. A deferred run (projection behind)
  * leaves the count as it was: nothing new is known.
  */
-import type { Logger } from '../../../bridge/src/logger';
+import type { Logger } from '../../../core/logger';
 import { reconcile, type ReconcileDeps } from './reconcile';
 import type { ReconcileReport } from './report';
 

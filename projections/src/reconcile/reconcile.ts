@@ -12,9 +12,9 @@
  * shows as a mismatch: when the horizon cannot be established, nothing is compared and the report
  * says why (`deferred`).
  */
-import type { Ledger } from '../../../bridge/src/ledger/port';
-import { BATCH_EVENTS_MAX } from '../../../bridge/src/ledger/port';
-import type { Queryable } from '../../../bridge/src/store/pool';
+import type { Ledger } from '../../../ledger/port';
+import { BATCH_EVENTS_MAX } from '../../../ledger/port';
+import type { Queryable } from '../../../core/postgres/pool';
 import { reconcileAccounts } from './accounts';
 import { type HorizonSource, settledHorizon } from './horizon';
 import { EXAMPLES_PER_KIND_DEFAULT, type ReconcileReport, ReportBuilder } from './report';

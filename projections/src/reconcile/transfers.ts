@@ -16,7 +16,7 @@
  *    (`misattributed_transfer`).
  * 3. `journal_entry` stubs in the window (`journal_without_metadata`).
  *
- * What "duplicate" means here: with deterministic ids (bridge/src/ledger/ids.ts) a journal step
+ * What "duplicate" means here: with deterministic ids (ledger/ids.ts) a journal step
  * can only ever create the transfer ids derived from (journal id, step, chain index), and the
  * primary key forbids a transfer id twice. So the duplicate that matters on a payments ledger,
  * one journal posted twice, shows as two transfer ids at one (journal, step, chain index); and a
@@ -31,9 +31,9 @@ import {
   type Ledger,
   type QueryFilter,
   type Transfer,
-} from '../../../bridge/src/ledger/port';
-import { transferId, type TransferPhase } from '../../../bridge/src/ledger/ids';
-import type { Queryable } from '../../../bridge/src/store/pool';
+} from '../../../ledger/port';
+import { transferId, type TransferPhase } from '../../../ledger/ids';
+import type { Queryable } from '../../../core/postgres/pool';
 import type { ReportBuilder } from './report';
 
 export interface TransfersScope {

@@ -1,0 +1,311 @@
+/**
+ * The Kafka side of the outcome publisher: a kafkajs client logging through pino, the topic made
+ * sure of at start, and an idempotent acks=all producer that is replaced after any failed send.
+ *
+ * Why replace it: kafkajs rolls a partition's sequence number back when a produce request fails,
+ * and reuses it for the next batch. If the failed request had in fact reached the log (a timeout
+ * after the broker wrote it), the next batch of the same size carries the same sequence range and
+ * the broker acknowledges it as a duplicate without writing it: an acknowledged event lost. A new
+ * producer gets a new producer id from the broker, whose sequences start afresh.
+ *
+ * Retries are bounded on purpose (kafkajs warns that this weakens idempotence across failures;
+ * the replacement above is the answer): a dead broker must fail a publish in seconds, so the HTTP
+ * layer can answer 503 + Retry-After, rather than hold requests for minutes.
+ */
+import {
+  type Admin,
+  CompressionTypes,
+  ConfigResourceTypes,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  type ICustomPartitioner,
+  type PartitionMetadata,
+  Partitioners,
+  type Producer,
+  type RecordMetadata,
+  type RetryOptions,
+} from 'kafkajs';
+import type { Logger } from '../core/logger';
+import { EventPublishError } from './errors';
+import type { EventPosition, KafkaTuning, OutcomeSink, PublisherOptions } from './sink';
+
+export type { KafkaTuning };
+import type { OutcomeMessage } from './schema';
+
+export const KAFKA_TUNING_DEFAULT: KafkaTuning = {
+  connectionTimeoutMs: 1_000,
+  requestTimeoutMs: 5_000,
+  ackTimeoutMs: 5_000,
+  // 100 + 200 + 400 + 800 ms of backoff (±20%): a refused connection fails a send in ~2 s.
+  retries: 4,
+  retryInitialMs: 100,
+  retryMaxMs: 1_000,
+  logLevel: 'warn',
+  topicMessageBytesMax: 8 * 1024 * 1024,
+  topicRetentionMs: -1,
+};
+
+function retryOf(tuning: KafkaTuning): RetryOptions {
+  return {
+    retries: tuning.retries,
+    initialRetryTime: tuning.retryInitialMs,
+    maxRetryTime: tuning.retryMaxMs,
+    factor: 0.2,
+    multiplier: 2,
+  };
+}
+
+const KAFKAJS_LEVEL: Record<KafkaTuning['logLevel'], logLevel> = {
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+  debug: logLevel.DEBUG,
+};
+
+/** Logged once per producer; this module limits retries deliberately (see the header). */
+const EXPECTED_WARNING = 'Limiting retries for the idempotent producer';
+
+function pinoLogCreator(logger: Logger) {
+  return () =>
+    ({ namespace, level, log }: LogEntry): void => {
+      const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
+      const context = { kafkajs: namespace, ...extra };
+      if (level === logLevel.ERROR) logger.error(context, message);
+      else if (level === logLevel.WARN && !message.startsWith(EXPECTED_WARNING)) {
+        logger.warn(context, message);
+      } else if (level === logLevel.INFO) logger.info(context, message);
+      else logger.debug(context, message);
+    };
+}
+
+export function createKafkaClient(
+  brokers: string[],
+  clientId: string,
+  logger: Logger,
+  tuning: KafkaTuning = KAFKA_TUNING_DEFAULT,
+): Kafka {
+  return new Kafka({
+    brokers,
+    clientId,
+    connectionTimeout: tuning.connectionTimeoutMs,
+    requestTimeout: tuning.requestTimeoutMs,
+    retry: retryOf(tuning),
+    logLevel: KAFKAJS_LEVEL[tuning.logLevel],
+    logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
+  });
+}
+
+export interface TopicInfo {
+  created: boolean;
+  partitions: number;
+  /** The topic's `max.message.bytes`: no record batch (one send's share of a partition) above. */
+  messageBytesMax: number;
+}
+
+/**
+ * Creates the topic when missing, and reports what the topic is. Idempotent and safe when several
+ * bridges start at once (kafkajs answers `false` to an "already exists"). An existing topic is
+ * never altered: a different partition count is logged, not fixed, because repartitioning moves
+ * keys and so breaks per-journal order.
+ */
+export async function ensureTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  replicationFactor: number,
+  options: { logger?: Logger; tuning?: KafkaTuning } = {},
+): Promise<TopicInfo> {
+  const tuning = options.tuning ?? KAFKA_TUNING_DEFAULT;
+  let created = false;
+  if (!(await admin.listTopics()).includes(topic)) {
+    created = await admin.createTopics({
+      waitForLeaders: true,
+      timeout: tuning.requestTimeoutMs,
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          replicationFactor,
+          configEntries: [
+            // With one replica acks=all means the leader; from 3 replicas on, two must have it.
+            { name: 'min.insync.replicas', value: String(Math.max(1, replicationFactor - 1)) },
+            { name: 'max.message.bytes', value: String(tuning.topicMessageBytesMax) },
+            { name: 'retention.ms', value: String(tuning.topicRetentionMs) },
+            { name: 'cleanup.policy', value: 'delete' },
+          ],
+        },
+      ],
+    });
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const actual = metadata.topics[0]?.partitions.length ?? 0;
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [
+      { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
+    ],
+  });
+  const entry = described.resources[0]?.configEntries.find(
+    (config) => config.configName === 'max.message.bytes',
+  );
+  const messageBytesMax = Number(entry?.configValue);
+  if (!(actual > 0 && Number.isSafeInteger(messageBytesMax) && messageBytesMax > 0)) {
+    throw new Error(
+      `topic ${topic}: unreadable metadata (${actual} partitions, ${entry?.configValue})`,
+    );
+  }
+  if (actual !== partitions) {
+    options.logger?.warn(
+      { topic, partitions: actual, configured: partitions },
+      'topic exists with another partition count; left as it is',
+    );
+  }
+  if (created) options.logger?.info({ topic, partitions, replicationFactor }, 'topic created');
+  return { created, partitions: actual, messageBytesMax };
+}
+
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
+
+/** Longest a failed producer's disconnect may take before it is abandoned. */
+const PRODUCER_DISCONNECT_MS = 2_000;
+
+/** One idempotent acks=all producer, replaced after a failed send (see the header). */
+export class KafkaOutcomeSink implements OutcomeSink {
+  private producer: Producer | null = null;
+  private healthy = false;
+  /** Producers created so far: 1 after open(), one more after each failed send. */
+  generation = 0;
+  private readonly partitioner: ReturnType<ICustomPartitioner> = Partitioners.DefaultPartitioner();
+  private partitionMetadata: PartitionMetadata[] = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+    private readonly compression: CompressionTypes,
+    private readonly tuning: KafkaTuning,
+    private readonly logger: Logger,
+  ) {}
+
+  /** `partitions`: the topic's partition count (keys hash over all of them, as Java's do). */
+  async open(partitions: number): Promise<void> {
+    this.partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [],
+      isr: [],
+    }));
+    await this.renew();
+  }
+
+  async send(messages: OutcomeMessage[]): Promise<EventPosition[]> {
+    if (!this.healthy) await this.renew();
+    // Partitions are chosen here, with the producer's own partitioner, so each message's offset is
+    // known from its partition's base offset: kafkajs keeps a send's messages in order within a
+    // partition.
+    const partitions = messages.map((message) => this.partitionOf(message));
+    const placed = messages.map((message, i) => ({ ...message, partition: partitions[i] }));
+    let metadata: RecordMetadata[];
+    try {
+      metadata = await this.producer!.send({
+        topic: this.topic,
+        acks: -1,
+        timeout: this.tuning.ackTimeoutMs,
+        compression: this.compression,
+        messages: placed,
+      });
+    } catch (error) {
+      this.healthy = false;
+      throw error;
+    }
+    const next = new Map<number, bigint>();
+    for (const record of metadata) {
+      if (record.baseOffset === undefined) throw new Error('Kafka answered without a base offset');
+      next.set(record.partition, BigInt(record.baseOffset));
+    }
+    return partitions.map((partition) => {
+      const offset = next.get(partition);
+      if (offset === undefined) throw new Error(`no acknowledgement for partition ${partition}`);
+      next.set(partition, offset + 1n);
+      return { partition, offset: offset.toString() };
+    });
+  }
+
+  private partitionOf(message: OutcomeMessage): number {
+    return this.partitioner({
+      topic: this.topic,
+      partitionMetadata: this.partitionMetadata,
+      message: { key: message.key, value: message.value },
+    });
+  }
+
+  async close(): Promise<void> {
+    const producer = this.producer;
+    this.producer = null;
+    this.healthy = false;
+    await producer?.disconnect();
+  }
+
+  private async renew(): Promise<void> {
+    const old = this.producer;
+    this.producer = null;
+    if (old !== null) {
+      this.logger.info('replacing the Kafka producer after a failed send');
+      await Promise.race([
+        old.disconnect().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, PRODUCER_DISCONNECT_MS).unref()),
+      ]);
+    }
+    const producer = this.kafka.producer({
+      idempotent: true,
+      // kafkajs's idempotence is only sound with one request in flight per broker.
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Java's partitioner (murmur2 of the key): every Kafka client puts a journal on one partition.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // (send() sets each message's partition with the same partitioner; see there.)
+      retry: retryOf(this.tuning),
+    });
+    this.generation += 1;
+    try {
+      await producer.connect();
+    } catch (error) {
+      await producer.disconnect().catch(() => undefined);
+      throw error;
+    }
+    this.producer = producer;
+    this.healthy = true;
+  }
+}
+
+/** The sink for `OutcomePublisher.connect`: client, topic, producer; any failure is typed. */
+export async function openKafkaOutcomeSink(
+  options: PublisherOptions,
+): Promise<{ sink: KafkaOutcomeSink; messageBytesMax: number }> {
+  const tuning = { ...KAFKA_TUNING_DEFAULT, ...options.kafka };
+  const logger = options.logger.child({ component: 'outcome-publisher', topic: options.topic });
+  const kafka = createKafkaClient(options.brokers, options.clientId, logger, tuning);
+  const admin = kafka.admin({ retry: retryOf(tuning) });
+  const compression = COMPRESSION[options.compression ?? 'none'];
+  const sink = new KafkaOutcomeSink(kafka, options.topic, compression, tuning, logger);
+  let topic: TopicInfo;
+  try {
+    await admin.connect();
+    topic = await ensureTopic(admin, options.topic, options.partitions, options.replicationFactor, {
+      logger,
+      tuning,
+    });
+    await sink.open(topic.partitions);
+  } catch (cause) {
+    await sink.close().catch(() => undefined);
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new EventPublishError('kafka_unavailable', `Kafka at ${options.brokers}: ${reason}`, {
+      cause,
+    });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  logger.info({ ...topic, brokers: options.brokers }, 'outcome publisher connected');
+  return { sink, messageBytesMax: topic.messageBytesMax };
+}
