@@ -9,10 +9,11 @@
  *   `id_already_failed` for transient failures and the same status for the other failures, as
  *   src/state_machine.zig does (`create_transfer`: exists, then orphaned ids; `transient()` in
  *   src/tigerbeetle.zig) — and changes no balance.
- * The seed comes from CONFORMANCE_SEED (else random) and is in the test's name; on failure the
- * message repeats it with fast-check's path; `CONFORMANCE_SEED=… CONFORMANCE_PATH=…` replays it.
+ * The seed comes from SEED (else random) and is in the test's name; on failure the
+ * message repeats it with fast-check's path; `SEED=… CONFORMANCE_PATH=…` replays it.
  * CONFORMANCE_RUNS sets the number of runs (default 40).
  */
+import { freshSeed } from '../support/seed';
 import fc from 'fast-check';
 import {
   type Account,
@@ -417,9 +418,7 @@ async function runScenario(ledger: Ledger, scenario: Scenario): Promise<void> {
 }
 
 function seedFromEnv(): number {
-  const fromEnv = process.env.CONFORMANCE_SEED;
-  if (fromEnv !== undefined && fromEnv !== '') return Number.parseInt(fromEnv, 10) | 0;
-  return (Date.now() ^ Math.floor(Math.random() * 0x7fff_ffff)) | 0;
+  return freshSeed() | 0;
 }
 
 export function describePropertyTest(h: LedgerHandle): void {
@@ -437,7 +436,7 @@ export function describePropertyTest(h: LedgerHandle): void {
             { seed, path, numRuns },
           );
         } catch (error) {
-          const replay = `CONFORMANCE_SEED=${seed}`;
+          const replay = `SEED=${seed}`;
           console.error(`conformance property failed; replay with ${replay} (and the path below)`);
           throw new Error(`${replay}: ${(error as Error).message}`, { cause: error });
         }

@@ -4,8 +4,9 @@
  * exactly once with its own results in order (or its request's error), never sends a request
  * over the limit or a split chain, keeps submit order, respects inflightMax and queueEventsMax,
  * and never strands a chain (every batch is eventually sent without drain). Seeded: a failure
- * prints the seed and path; rerun with BATCHER_SEED=<seed>.
+ * prints the seed and path; rerun with SEED=<seed>.
  */
+import { replay, testSeed } from '../support/seed';
 import fc from 'fast-check';
 import {
   BatcherDrainingError,
@@ -16,7 +17,7 @@ import {
 import { type CreateTransferResult, LedgerError, type Transfer } from '../../ledger/port';
 import { chain, ControlledLedger, echo, ManualClock, settle } from './fakes';
 
-const SEED = Number(process.env.BATCHER_SEED ?? 20_251_121);
+const SEED = testSeed(20_251_121);
 const RUNS = Number(process.env.BATCHER_RUNS ?? 300);
 
 type Action =
@@ -84,7 +85,7 @@ const scenario = fc.record({
   drainAt: fc.option(fc.nat({ max: 120 }), { freq: 4 }),
 });
 
-test(`random interleavings keep the batcher's contract (seed ${SEED})`, async () => {
+test(`random interleavings keep the batcher's contract ${replay(SEED)}`, async () => {
   await fc.assert(
     fc.asyncProperty(scenario, async (s) => {
       const clock = new ManualClock();

@@ -7,6 +7,7 @@
  * totals, and that applying a history in random batches across interleaved partitions gives
  * tables identical (tableDigest) to applying it at once.
  */
+import { replay, testSeed } from '../support/seed';
 import fc from 'fast-check';
 import type pg from 'pg';
 import type { JournalOutcome } from '../../events/journal-model';
@@ -30,7 +31,7 @@ import {
 
 let schema: ModelSchema;
 let db: pg.Pool;
-const SEED = Number(process.env.FC_SEED ?? 20251121);
+const SEED = testSeed(20251121);
 const TODAY = '2025-11-21';
 
 beforeAll(async () => {
@@ -277,7 +278,7 @@ describe('the events fixtures', () => {
 });
 
 describe('seeded properties', () => {
-  it(`debits equal credits per ledger; statements end at the posted totals (seed ${SEED})`, async () => {
+  it(`debits equal credits per ledger; statements end at the posted totals ${replay(SEED)}`, async () => {
     await fc.assert(
       fc.asyncProperty(historyArbitrary, async (history) => {
         await truncateAll();
@@ -303,7 +304,7 @@ describe('seeded properties', () => {
     );
   });
 
-  it(`random batches over interleaved partitions equal one batch (seed ${SEED})`, async () => {
+  it(`random batches over interleaved partitions equal one batch ${replay(SEED)}`, async () => {
     await fc.assert(
       fc.asyncProperty(
         historyArbitrary,
