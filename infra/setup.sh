@@ -19,7 +19,7 @@ APT_PACKAGES=(
   "maven:/usr/bin/mvn"
   "curl:/usr/bin/curl"
   # The dashboard's end-to-end test drives Debian's Chromium through playwright-core
-  # (test/monitor/dashboard.e2e.test.ts); a test tool's own browser download cannot work here.
+  # (test/e2e/monitor/dashboard.e2e.test.ts); a test tool's own browser download cannot work here.
   "chromium:/usr/bin/chromium"
 )
 

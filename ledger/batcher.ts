@@ -21,7 +21,7 @@
  * trip; under heavy load the ledger's own latency (its fsync) is the batching window and batches
  * grow to the maximum, with no timer in the loop.
  *
- * What the spare slot buys depends on the ledger (simulated in test/ledger/batcher-sim.ts):
+ * What the spare slot buys depends on the ledger (simulated in test/support/ledger/batcher-sim.ts):
  * - the embedded engine executes a request at once and answers after the group-committed
  *   fdatasync, so a second request overlaps its execution with the previous fsync: near the
  *   engine's limit, p50 2.5 ms with two slots against 38 ms with one;

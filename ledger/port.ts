@@ -54,7 +54,7 @@ export const U16_MAX = 0xffff;
  * Ordering: each answer is consistent in itself, and a call made after another has resolved sees
  * its effects. Nothing more: TigerBeetle's client may execute concurrent calls out of call order
  * (it merges a new request into a queued one of the same operation), so callers never rely on the
- * order in which concurrent calls were issued (test/conformance/ordering.ts).
+ * order in which concurrent calls were issued (test/support/conformance/ordering.ts).
  */
 export interface Ledger {
   /** Results for every event, in order: `status` is `created`, `exists` or why it failed. */

@@ -9,7 +9,7 @@ RUN_DIR="$ROOT_DIR/.run"
 CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/ledger-bridge"
 
 # Fixed, non-default ports so the stack never collides with a system service on the defaults.
-# infra/README.md documents them; test/infra/settings.ts repeats them as the test defaults.
+# infra/README.md documents them; test/support/infra/settings.ts repeats them as the test defaults.
 BIND_HOST=127.0.0.1
 PG_PORT=55432
 PGBOUNCER_PORT=56432

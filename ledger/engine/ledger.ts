@@ -243,7 +243,7 @@ export class EmbeddedLedger implements Ledger {
  * tigerbeetle-node refuses, before sending, a query whose `limit` could need a reply larger than
  * one message: any limit over BATCH_EVENTS_MAX rejects with ERR_TOO_MUCH_DATA (`too_much_data`),
  * whatever the rest of the filter — verified on 0.17.9 for all four query operations
- * (test/conformance/bad-input.ts). The engine refuses it the same way, instead of capping it.
+ * (test/support/conformance/bad-input.ts). The engine refuses it the same way, instead of capping it.
  */
 function assertReplyLimit(limit: number, operation: string): void {
   if (limit > BATCH_EVENTS_MAX) {

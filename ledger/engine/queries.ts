@@ -54,7 +54,7 @@ function range(
     throw new Error(`filter limit ${limit} over ${BATCH_EVENTS_MAX}: the client must refuse it`);
   }
   // TigerBeetle 0.17.9 finds nothing for any bound in 2^63 .. 2^64 - 1, not only u64 max
-  // (verified on a cluster: test/conformance/queries.ts).
+  // (verified on a cluster: test/support/conformance/queries.ts).
   if (timestampMin > TIMESTAMP_MAX || timestampMax > TIMESTAMP_MAX) return null;
   if (timestampMax !== 0n && timestampMin > timestampMax) return null;
   if (limit === 0) return null;

@@ -1,7 +1,7 @@
 /**
  * One fidelity session: generate the seed's steps, run them against a fresh embedded engine and
  * the TigerBeetle cluster, and on a divergence shrink it to a reproducer. The CLI (./main.ts) and
- * the CI test (test/conformance/fidelity.test.ts) both call `runFidelity`.
+ * the CI test (test/integration/conformance/fidelity.test.ts) both call `runFidelity`.
  *
  * The session opens one TigerBeetle client (one per process) and keeps it for every trial; each
  * trial gets its own engine in a new temporary directory and its own ids and ledger numbers.

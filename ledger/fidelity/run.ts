@@ -4,7 +4,7 @@
  * Each call goes to the engine, is awaited, then to the cluster, and is awaited: never two calls
  * in flight. The port promises no order between concurrent calls (tigerbeetle-node merges a call
  * into a queued one of the same operation, so a later write can run before an earlier read;
- * test/conformance/ordering.ts), and a comparison needs both ledgers to have seen the same calls
+ * test/support/conformance/ordering.ts), and a comparison needs both ledgers to have seen the same calls
  * in the same order. Before each call the runner waits until no short pending transfer is near
  * its deadline (./windows.ts). The first disagreement ends the run.
  */

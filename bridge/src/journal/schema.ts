@@ -13,7 +13,7 @@
  * Two schemas, one set of rules. JournalBodySchema is the contract: every rule as one strict zod
  * schema, for the API's documentation (z.toJSONSchema) and as the tests' oracle. parseJournal runs
  * a cheaper split of the same rules, because zod spends a call per check: the whole contract cost
- * ~7 µs per 2-line journal here, the split ~1.5 µs (test/journal/parse-bench.ts). A property test
+ * ~7 µs per 2-line journal here, the split ~1.5 µs (test/support/journal/parse-bench.ts). A property test
  * holds the two to accepting exactly the same bodies with the same result.
  *
  * "First problem" has a fixed order, so the same body always gets the same error:
