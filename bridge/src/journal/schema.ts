@@ -49,8 +49,9 @@ export const DESCRIPTION_LENGTH_MAX = 1024;
 export const SOURCE_LENGTH_MAX = 64;
 export const TIMEOUT_SECONDS_MAX = U32_MAX;
 /**
- * Journals per bulk request. 1,000 two-line journals are ~430 KB of JSON, so a request stays well
- * under a 1 MiB body limit and its latency bounded; 50,000 journals/s is then 50 requests/s.
+ * Journals per bulk request. 1,000 two-line journals are ~430 KB of JSON, well under the bulk
+ * body limit (BULK_BODY_BYTES_MAX, 8 MiB), and a request's latency stays bounded; 50,000
+ * journals/s is then 50 requests/s.
  */
 export const BULK_JOURNALS_MAX = 1000;
 

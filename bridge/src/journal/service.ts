@@ -1,7 +1,8 @@
 /**
  * The journal write path: validate against the account registry, plan the linked chain, post it
  * through the micro-batcher, judge TigerBeetle's answer, publish the outcome to Kafka, and only
- * then answer. PostgreSQL is not on this path (accounts come from an in-process cache).
+ * then answer. PostgreSQL is on this path only on an account cache miss (accounts come from an
+ * in-process cache, filled from PostgreSQL once per account).
  *
  * Exactly once, end to end: transfer ids derive from the journal id, so a retry after any failure
  * (ledger timeout, Kafka down, a crash before the answer) meets `exists`, republishes the same

@@ -2,7 +2,7 @@
  * GET /api/accounts/:accountId/entries?cursor=&limit= — an account's statement: its postings in
  * TigerBeetle order (timestamp, then transfer id), each with the running balance on the account's
  * normal side, read from the statement read model (`rm_statement_entry`, projections/src/
- * read-models/statement.ts) through the primary pool. Keyset pagination: `nextCursor` names the
+ * read-models/statement.ts) through the replica router (a caught-up replica, else the primary). Keyset pagination: `nextCursor` names the
  * last entry of the page, null on the last page; a page never skips nor repeats an entry, even
  * while postings are appended. Errors: 400 `invalid_limit` / `invalid_cursor` with the field,
  * 404 `account_not_found`.

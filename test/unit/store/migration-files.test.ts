@@ -80,3 +80,19 @@ describe('loadMigrations', () => {
     expect(() => loadMigrations(dir)).toThrow(message);
   });
 });
+
+describe('owners', () => {
+  it('every migration has an owner in migrations/README.md, and the owner exists', () => {
+    const readme = fs.readFileSync(path.join(MIGRATIONS_DIR, 'README.md'), 'utf8');
+    const owners = new Map(
+      [...readme.matchAll(/^\| `(\d{4}_[a-z0-9_]+)` \| `([^`]+)` \|/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    const root = path.resolve(MIGRATIONS_DIR, '..', '..', '..');
+    for (const migration of loadMigrations(MIGRATIONS_DIR)) {
+      const id = `${String(migration.version).padStart(4, '0')}_${migration.name}`;
+      const owner = owners.get(id);
+      expect({ migration: id, owner }).toEqual({ migration: id, owner: expect.any(String) });
+      expect(fs.existsSync(path.join(root, owner!))).toBe(true);
+    }
+  });
+});
