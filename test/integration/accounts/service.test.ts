@@ -170,7 +170,7 @@ describe('createAccount', () => {
     ['metadata', { metadata: undefined }],
   ])('is a 409 account_conflict naming %s when the content differs', async (field, change) => {
     const error = await caught(service.createAccount({ ...alice, ...change }));
-    expect(error).toMatchObject({ code: 'account_conflict', http: 409, field });
+    expect(error).toMatchObject({ code: 'account_conflict', httpStatus: 409, field });
   });
 
   it.each([
@@ -186,7 +186,7 @@ describe('createAccount', () => {
   ])('refuses %s and writes nothing', async (_label, change, code, http, field) => {
     const input = { ...alice, accountId: id('never.written'), ...change };
     const error = await caught(service.createAccount(input));
-    expect(error).toMatchObject({ code, http, field });
+    expect(error).toMatchObject({ code, httpStatus: http, field });
     expect(await rowCount(id('never.written'))).toBe(0);
     expect(await ledger.lookupAccounts([accountLedgerId(id('never.written'))])).toEqual([]);
   });
@@ -228,7 +228,7 @@ describe('createAccount when the ledger misbehaves', () => {
     });
     const input = { ...alice, accountId: id('outage.1') };
     const error = await caught(down.createAccount(input));
-    expect(error).toMatchObject({ code: 'ledger_unavailable', http: 503 });
+    expect(error).toMatchObject({ code: 'ledger_unavailable', httpStatus: 503 });
     expect(await rowCount(id('outage.1'))).toBe(1);
     expect(await ledger.lookupAccounts([accountLedgerId(id('outage.1'))])).toEqual([]);
 
@@ -260,7 +260,7 @@ describe('createAccount when the ledger misbehaves', () => {
     const error = await caught(service.createAccount({ ...alice, accountId }));
     expect(error).toMatchObject({
       code: 'account_conflict',
-      http: 409,
+      httpStatus: 409,
       field: 'accountType',
       ledgerStatus: 'exists_with_different_code',
     });
@@ -277,7 +277,7 @@ describe('createAccount when the ledger misbehaves', () => {
     const error = await caught(odd.createAccount({ ...alice, accountId: id('rejected.1') }));
     expect(error).toMatchObject({
       code: 'ledger_rejected',
-      http: 500,
+      httpStatus: 500,
       ledgerStatus: 'reserved_flag',
     });
   });
@@ -289,7 +289,7 @@ describe('getAccount and resolveAccounts', () => {
     expect(await service.getAccount(id('nobody'))).toBeNull();
     expect(await caught(service.requireAccount(id('nobody')))).toMatchObject({
       code: 'account_not_found',
-      http: 404,
+      httpStatus: 404,
     });
     expect(await caught(service.getAccount('no body'))).toMatchObject({
       code: 'invalid_input',
@@ -335,7 +335,7 @@ describe('when PostgreSQL is unreachable', () => {
     try {
       const offline = new AccountService({ db: nowhere, ledger, registry });
       const error = await caught(offline.createAccount({ ...alice, accountId: id('offline.1') }));
-      expect(error).toMatchObject({ code: 'store_unavailable', http: 503 });
+      expect(error).toMatchObject({ code: 'store_unavailable', httpStatus: 503 });
     } finally {
       await nowhere.end();
     }
