@@ -1,6 +1,7 @@
 /**
- * The process `npm run bench:reads` measures (load/bench/balances.ts starts it): the embedded
- * engine (fsync on) in a temp dir, account metadata in a PostgreSQL schema of its own, and four
+ * The process `npm run bench:reads` measures (load/bench/balances.ts starts it): the ledger its
+ * environment names (the TigerBeetle cluster of TB_ADDRESSES; TB_ADDRESSES empty: the embedded
+ * engine, fsync on, in a temp dir), account metadata in a PostgreSQL schema of its own, and four
  * balance readers on the real local Redis, behind a bare node:http server:
  *   GET /a/<id>    reader A (L1 1 s → L2 → ledger): the production configuration;
  *   GET /b/<id>    reader B, a second instance (its own Redis connections), same configuration;
@@ -13,10 +14,11 @@
  *   GET /staleness?n=<count>   cross-instance staleness: B caches an account, A posts to it and
  *                  calls onPosted, and B is polled (no token) until it serves the new balance;
  *                  answers the times from commit to B's first fresh read (ms);
- *   GET /stats     the readers' counters and the write load's achieved rate.
+ *   GET /stats     the readers' counters, the write load's achieved rate, and the ledger
+ *                  (`{kind, where}`, as the bridge's /health names it).
  * Prints `READY <port> <read ids> <write ids>` once set up.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -28,11 +30,11 @@ import { BalanceReader, type BalanceCacheSettings } from '../../bridge/src/balan
 import { balanceChange } from '../../bridge/src/balances/token';
 import { loadConfig } from '../../core/config';
 import { TransferBatcher } from '../../ledger/batcher';
+import { openLedger } from '../../ledger/open';
 import { newTransfer } from '../../ledger/records';
 import { CreateTransferStatus } from '../../ledger/port';
 import { migrateUp } from '../../core/postgres/migrate';
 import { createDirectPool } from '../../core/postgres/pool';
-import { openEmbeddedLedger } from '../../ledger/engine';
 
 const READ_ACCOUNTS = Number(process.env.BENCH_READ_ACCOUNTS ?? 1_000);
 const WRITE_ACCOUNTS = Number(process.env.BENCH_WRITE_ACCOUNTS ?? 1_000);
@@ -40,9 +42,15 @@ const WRITE_TICK_MS = 10;
 const RUN = randomUUID().slice(0, 8);
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-balances-'));
-  const ledger = await openEmbeddedLedger({ dataDir, fsync: true });
+  const config = loadConfig({
+    ...process.env,
+    ENGINE_DATA_DIR: dataDir,
+    ENGINE_FSYNC: 'true',
+    ENGINE_ADDRESS: undefined,
+  });
+  const opened = await openLedger(config);
+  const ledger = opened.ledger;
   const schemaName = `bench_bal_${RUN}`;
   const admin = createDirectPool({ url: config.DATABASE_DIRECT_URL, max: 1 });
   await admin.query(`CREATE SCHEMA ${schemaName}`);
@@ -90,9 +98,15 @@ async function main(): Promise<void> {
     l3: reader('d', false, { l1TtlMs: 1 }),
   };
   await Promise.all(Object.values(readers).map((r) => r.start()));
-  const batcher = new TransferBatcher(ledger, { flushDelayMs: 1, inflightMax: 2 });
+  // As the bridge sets it (bridge.ts): a TigerBeetle session keeps one request on the wire.
+  const batcher = new TransferBatcher(ledger, {
+    flushDelayMs: config.BATCH_FLUSH_DELAY_MS,
+    inflightMax: opened.kind === 'tigerbeetle' ? 1 : 2,
+  });
 
-  let seq = BigInt(Date.now()) << 20n;
+  // Time-ordered ids that no other client of a shared cluster makes: 48 bits of milliseconds,
+  // then 64 random bits, then a 16-bit counter's room (TigerBeetle's own id layout, roughly).
+  let seq = (BigInt(Date.now()) << 80n) | (BigInt(`0x${randomBytes(8).toString('hex')}`) << 16n);
   const postOne = async (credit: bigint, amount: bigint) => {
     const transfer = newTransfer({
       id: (seq += 1n),
@@ -169,7 +183,12 @@ async function main(): Promise<void> {
     } else if (head === 'stats') {
       const seconds = (performance.now() - writeStartedMs) / 1_000;
       const stats = Object.fromEntries(Object.entries(readers).map(([k, v]) => [k, v.stats()]));
-      answer(200, { writesPerSecond: written / seconds, written, readers: stats });
+      answer(200, {
+        writesPerSecond: written / seconds,
+        written,
+        readers: stats,
+        ledger: { kind: opened.kind, where: opened.where },
+      });
     } else answer(404, {});
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

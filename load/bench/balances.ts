@@ -1,8 +1,10 @@
 /**
  * `npm run bench:reads`: balance reads through the multi-level cache while writes run.
  *
- * Starts load/bench/balance-server.ts in its own process (embedded engine with fsync, the local
- * PostgreSQL for account metadata, the local Redis for L2 and invalidations), starts its write
+ * Starts load/bench/balance-server.ts in its own process (on the ledger the run chose, ledger.ts:
+ * the TigerBeetle cluster by default, the embedded engine with fsync where there is none or with
+ * BENCH_LEDGER=engine; the local PostgreSQL for account metadata, the local Redis for L2 and
+ * invalidations), starts its write
  * load (BENCH_WRITE_RATE journals/s through the micro-batcher, each followed by the posting
  * instance's onPosted), and drives GET reads at it with autocannon from this process — both on the
  * same 2-core machine. Scenarios: L1 hits (the production configuration, on accounts that are
@@ -11,7 +13,7 @@
  * server also measures cross-instance staleness: the time from a posting's commit on instance A
  * until instance B serves the new balance (no token).
  *
- * With BENCH_BRIDGE=1 (the default) a real bridge process (bridge/src/main.ts: embedded engine,
+ * With BENCH_BRIDGE=1 (the default) a real bridge process (bridge/src/main.ts: the same ledger,
  * PostgreSQL, Kafka acks=all) also takes BENCH_WRITE_RATE journals/s over HTTP for the whole run,
  * paced by a second autocannon: the CPU cost of the real write path on the same machine. Until
  * the reader is wired into the bridge, those journals go to the bridge's own ledger, not to the
@@ -21,7 +23,8 @@
  *
  * Settings (env): BENCH_SECONDS (10 per scenario), BENCH_CONNECTIONS (32), BENCH_WRITE_RATE
  * (1,000 journals/s), BENCH_READ_ACCOUNTS (1,000), BENCH_STALENESS_SAMPLES (300),
- * BENCH_SCENARIOS ("l1,l2,miss").
+ * BENCH_SCENARIOS ("l1,l2,miss"), BENCH_LEDGER (unset: the cluster if any; "engine";
+ * "tigerbeetle"). The summary line names the ledger as the balance server opened it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,6 +33,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { v7 as uuidv7 } from 'uuid';
 import { startBridgeProcess, stopProcess } from './bridge-process';
+import { chooseLedger, describeLedger, type LedgerChoice, ledgerProcessEnv } from './ledger';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -53,10 +57,12 @@ interface Row {
   servedBy: string;
 }
 
-function startServer(): Promise<{ child: ChildProcess; base: string; ids: string[] }> {
+function startServer(
+  ledger: LedgerChoice,
+): Promise<{ child: ChildProcess; base: string; ids: string[] }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'load/bench/balance-server.ts'], {
     cwd: ROOT,
-    env: process.env,
+    env: { ...process.env, ...ledgerProcessEnv(ledger) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -135,6 +141,7 @@ async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
 
 type Stats = {
   writesPerSecond: number;
+  ledger: { kind: string; where: string };
   readers: Record<string, { served: Record<string, number>; ledgerLookups: number }>;
 };
 
@@ -188,11 +195,14 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const { child, base, ids } = await startServer();
+  const ledger = chooseLedger(process.env);
+  console.log(`bench:reads: ledger ${describeLedger(ledger)}`);
+  const { child, base, ids } = await startServer(ledger);
   const bridgeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-reads-bridge-'));
   const bridge = WITH_BRIDGE
     ? await startBridgeProcess({
         port: BRIDGE_PORT,
+        ledger,
         dataDir: bridgeDir,
         topic: `bench.reads.outcomes.${uuidv7().slice(0, 8)}`,
       })
@@ -227,7 +237,10 @@ async function main(): Promise<void> {
     const stats = await getJson<Stats>(`${base}/stats`);
     const bridgeJournals = bridgeRate === null ? null : await bridgeRate;
     console.log(
-      `\nGET balance, ${SECONDS} s per scenario, ${CONNECTIONS} connections, ${ids.length} read ` +
+      `\nledger: ${stats.ledger.kind} at ${stats.ledger.where} (${describeLedger(ledger)})`,
+    );
+    console.log(
+      `GET balance, ${SECONDS} s per scenario, ${CONNECTIONS} connections, ${ids.length} read ` +
         `accounts; writes ${Math.round(stats.writesPerSecond)} journals/s achieved ` +
         `(asked ${WRITE_RATE})` +
         (bridgeJournals === null

@@ -1,14 +1,18 @@
 /**
  * A real bridge process for the benchmarks: `node --import tsx bridge/src/main.ts` on a fixed
- * port with its own engine directory and outcome topic, resolved once it prints its URL.
+ * port, on the ledger the run chose (ledger.ts: the TigerBeetle cluster, or an engine directory
+ * of its own), with its own outcome topic; resolved once it prints its URL.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { type LedgerChoice, ledgerProcessEnv } from './ledger';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 export interface BridgeProcessOptions {
   port: number;
+  ledger: LedgerChoice;
+  /** The engine's directory when `ledger` is the engine (unused on a cluster). */
   dataDir: string;
   topic: string;
   /** Extra node flags, e.g. `--cpu-prof`. */
@@ -21,6 +25,7 @@ export function startBridgeProcess(options: BridgeProcessOptions): Promise<Child
     cwd: ROOT,
     env: {
       ...process.env,
+      ...ledgerProcessEnv(options.ledger),
       PORT: String(options.port),
       LOG_LEVEL: 'warn',
       ENGINE_DATA_DIR: options.dataDir,

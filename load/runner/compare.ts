@@ -12,9 +12,11 @@
  * The bridge runs whole by default: its projection worker applies all six projections during the
  * load (niced, as in load runs). COMPARE_PROJECTIONS=after keeps the worker stopped while the
  * bridge is measured and lets it drain after each run: the write path against the baseline's.
- * Both serve on the same PostgreSQL (the baseline on its own schema of `ledger_load`, direct
- * connections and prepared statements: its best case); between runs the bridge's projections
- * drain, so neither target is measured while the other's work still runs.
+ * The bridge runs on the TigerBeetle cluster (the local stack's by default) or, where there is
+ * none or BENCH_LEDGER=engine asks for it, the engine server (load/bench/ledger.ts); the report
+ * names it. Both serve on the same PostgreSQL (the baseline on its own schema of `ledger_load`,
+ * direct connections and prepared statements: its best case); between runs the bridge's
+ * projections drain, so neither target is measured while the other's work still runs.
  *
  * Settings (env): COMPARE_STEPS ("250,500,1000,1500,2000,3000,4000,5000,6000,7000"),
  * COMPARE_STEP_SECONDS (10), COMPARE_CASES ("uniform,hot"), COMPARE_PROJECTIONS ("during"),
@@ -25,8 +27,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { assertBridgeLedger, chooseLedger, describeLedger } from '../bench/ledger';
 import { auditRun } from './audit';
-import type { CpuReport } from './cpu';
+import { busiest, type CpuReport } from './cpu';
 import { readK6Summary, runK6 } from './k6';
 import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
 import { type Phase, readSeries } from './series';
@@ -150,18 +153,25 @@ async function main(): Promise<number> {
   const ACCOUNTS = String(envInt('ACCOUNTS', 1_000, 2, 1_000_000));
   const port = envInt('LOAD_PORT', 3180, 1, 65_532);
   const baselinePort = envInt('BASELINE_PORT', 3300, 1, 65_535);
+  const ledger = chooseLedger(process.env);
   const started = new Date();
   const run = `cmp-${randomUUID().slice(0, 8)}`;
   const dir = resultsDir('compare', started);
-  console.log('starting the bridge stack and the PostgreSQL-only baseline…');
+  console.log(
+    `starting the bridge stack (ledger: ${describeLedger(ledger)}) and the PostgreSQL-only ` +
+      'baseline…',
+  );
   const stack = await startLoadStack({
     run,
     projections: PROJECTIONS,
     port,
     dataDir: path.join(ROOT, '.run', 'load', 'engine'),
+    ledger,
   });
+  const cluster = ledger.kind === 'tigerbeetle' ? ledger.addresses : undefined;
   let baseline: { url: string; child: ChildProcess };
   try {
+    await assertBridgeLedger(stack.baseUrl, ledger);
     baseline = await startBaseline(stack.env.DATABASE_DIRECT_URL!, baselinePort);
   } catch (error) {
     await stack.stop();
@@ -188,6 +198,7 @@ async function main(): Promise<number> {
           },
           dir,
           label,
+          { cluster },
         );
         const [series] = await readSeries(k6.samplesPath, [JOURNAL]);
         const phases = series!.phases.sort((a, b) => offered(a) - offered(b));
@@ -216,6 +227,7 @@ async function main(): Promise<number> {
       '# Bridge vs PostgreSQL-only ledger (`npm run bench:compare`)',
       '',
       `${started.toISOString()}; ${m.cpus} × ${m.cpuModel}, k6 on the same machine; ` +
+        `the bridge's ledger: ${describeLedger(ledger)}; ` +
         `${ACCOUNTS} accounts; steps ${STEPS.join(', ')} journals/s × ${STEP_SECONDS} s; ` +
         (PROJECTIONS === 'during'
           ? "the bridge's projection worker runs during the load (niced)."
@@ -239,9 +251,7 @@ async function main(): Promise<number> {
       ...results.map(
         (r) =>
           `- ${r.kase} ${r.target}: ` +
-          (r.cpu === null
-            ? 'not measured'
-            : r.cpu.components.map((c) => `${c.component} ${c.cores.toFixed(2)}`).join(', ')),
+          (r.cpu === null ? 'not measured' : busiest(r.cpu, r.cpu.components.length)),
       ),
       '',
       '## Every step',
@@ -254,7 +264,19 @@ async function main(): Promise<number> {
     fs.writeFileSync(path.join(dir, 'report.md'), text);
     fs.writeFileSync(
       path.join(dir, 'summary.json'),
-      `${JSON.stringify({ startedAt: started, machine: m, steps: STEPS, projections: PROJECTIONS, results, audit }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          startedAt: started,
+          machine: m,
+          ledger,
+          steps: STEPS,
+          projections: PROJECTIONS,
+          results,
+          audit,
+        },
+        null,
+        2,
+      )}\n`,
     );
     console.log(`\n${text}\nreport: ${path.relative(ROOT, dir)}/report.md`);
     return audit.clean ? 0 : 1;

@@ -27,11 +27,17 @@ export interface K6Run {
   cpu: CpuReport | null;
 }
 
+export interface K6RunOptions {
+  /** The replica addresses of the TigerBeetle cluster under test, for the CPU table. */
+  cluster?: readonly string[];
+}
+
 export async function runK6(
   script: string,
   env: Record<string, string>,
   outDir: string,
   label: string,
+  options: K6RunOptions = {},
 ): Promise<K6Run> {
   if (!fs.existsSync(K6_BIN)) {
     throw new Error(`k6 is not built: run \`npm run setup\` (it builds ${K6_BIN})`);
@@ -45,7 +51,7 @@ export async function runK6(
   args.push(path.join(ROOT, 'load', 'k6', script));
   const log = fs.createWriteStream(logPath);
   const child = spawn(K6_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const sampler = startCpuSampler(os.cpus().length);
+  const sampler = startCpuSampler(os.cpus().length, { cluster: options.cluster });
   // k6's progress and summary to the terminal as it runs, and into the log.
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);

@@ -3,9 +3,12 @@
  * one k6 scenario of load/k6 against the ledger, audits what the ledger kept, and writes the report
  * (summary.json, report.md, chart.png, and k6's raw samples) to load/results/<time>-<scenario>/.
  *
- * Unless LOAD_BASE_URL names a running bridge, the runner starts its own (stack.ts: engine server,
- * bridge, projection worker on the emptied `ledger_load` database) and stops it afterwards; the
- * local services (PostgreSQL, PgBouncer, Redis, Kafka) are started by the npm script first.
+ * Unless LOAD_BASE_URL names a running bridge, the runner starts its own (stack.ts: bridge and
+ * projection worker on the emptied `ledger_load` database, on the TigerBeetle cluster — the local
+ * stack's by default — or on an engine server where there is none or BENCH_LEDGER=engine; see
+ * load/bench/ledger.ts) and stops it afterwards; the local services (PostgreSQL, PgBouncer,
+ * Redis, Kafka, the cluster) are started by the npm script first. The report names the ledger as
+ * the bridge itself reports it (GET /health).
  * Against LOAD_BASE_URL, the audit uses this process's environment (DATABASE_DIRECT_URL,
  * ENGINE_ADDRESS or TB_ADDRESSES, KAFKA_OUTCOMES_TOPIC, PROJECTIONS_GROUP_ID): point it at the
  * same stack, or set LOAD_AUDIT=0.
@@ -20,6 +23,7 @@
  */
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { bridgeLedger, chooseLedger, describeLedger } from '../bench/ledger';
 import { auditRun } from './audit';
 import { writeChart } from './chart';
 import { readK6Summary, runK6 } from './k6';
@@ -93,26 +97,30 @@ async function main(argv: string[]): Promise<number> {
   const port = envInt('LOAD_PORT', 3180, 1, 65_532);
   const settings = k6Settings(process.env);
   const external = process.env.LOAD_BASE_URL;
+  const ledger = external === undefined ? chooseLedger(process.env) : null;
   const started = new Date();
   const run = `load-${randomUUID().slice(0, 8)}`;
   const dir = resultsDir(name!, started);
   let stack: LoadStack | null = null;
   let target: string;
   let targetDescription: string;
-  if (external !== undefined) {
-    target = external;
+  if (ledger === null) {
+    target = external!;
     targetDescription = 'a running bridge (LOAD_BASE_URL)';
   } else {
-    console.log(`starting the bridge, engine server and projection worker on :${port}…`);
+    console.log(
+      `starting the bridge and projection worker on :${port}; ledger: ${describeLedger(ledger)}…`,
+    );
     stack = await startLoadStack({
       run,
       port,
       projections,
       dataDir: path.join(ROOT, '.run', 'load', 'engine'),
+      ledger,
     });
     target = stack.baseUrl;
     targetDescription =
-      "the runner's own stack: embedded engine server (fsync on), bridge, Kafka, Redis; " +
+      `the runner's own stack: bridge on ${describeLedger(ledger)}, Kafka, Redis; ` +
       (projections === 'during'
         ? 'the projection worker (all six projections into PostgreSQL `ledger_load` via ' +
           'PgBouncer) runs during the load, niced'
@@ -120,11 +128,19 @@ async function main(argv: string[]): Promise<number> {
           'path alone');
   }
   try {
+    const running = await bridgeLedger(target);
+    if (ledger !== null && (ledger.kind === 'tigerbeetle') !== (running.kind === 'tigerbeetle')) {
+      throw new Error(
+        `the bridge runs on ${running.kind}, the run chose ${describeLedger(ledger)}`,
+      );
+    }
+    console.log(`the bridge's ledger: ${running.kind} at ${running.at}`);
     const k6 = await runK6(
       scenario.script,
       { ...settings, BASE_URL: target, RUN: run },
       dir,
       name!,
+      { cluster: running.kind === 'tigerbeetle' ? running.at.split(',') : undefined },
     );
     const summary = readK6Summary(k6.summaryPath);
     await stack?.startProjections();
@@ -144,6 +160,10 @@ async function main(argv: string[]): Promise<number> {
       finishedAt: new Date().toISOString(),
       target,
       targetDescription,
+      ledger: {
+        ...running,
+        description: ledger === null ? `${running.kind} at ${running.at}` : describeLedger(ledger),
+      },
       machine: machine(),
       settings,
       k6: { ...summary, exitCode: k6.exitCode, thresholdsPassed: k6.thresholdsPassed },

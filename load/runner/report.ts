@@ -32,6 +32,8 @@ export interface RunReport {
   target: string;
   /** What served the load (the runner's own stack, or the URL given). */
   targetDescription: string;
+  /** The ledger, as the bridge reported it (GET /health), and how the run chose it. */
+  ledger: { kind: string; at: string; description: string };
   machine: { cpus: number; cpuModel: string; memoryGiB: number };
   /** The settings passed to k6. */
   settings: Record<string, string>;
@@ -77,6 +79,7 @@ export function markdown(report: RunReport): string {
   out.push(`- Command: \`${report.command}\``);
   out.push(`- When: ${report.startedAt} → ${report.finishedAt}`);
   out.push(`- Target: ${report.target} — ${report.targetDescription}`);
+  out.push(`- Ledger: **${report.ledger.kind}** at ${report.ledger.at}`);
   out.push(
     `- Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ` +
       `${report.machine.memoryGiB} GiB; k6 runs on the same machine`,
@@ -117,6 +120,10 @@ export function markdown(report: RunReport): string {
       '|---|---|',
       ...cpu.components.map((c) => `| ${c.component} | ${c.cores.toFixed(2)} |`),
       `| **total** | **${total.toFixed(2)}** of ${cpu.cpus} |`,
+      `| everything else: other processes, kernel threads, interrupts (not the run's) | ` +
+        `${Math.max(0, cpu.machineBusyCores - total).toFixed(2)} |`,
+      `| machine busy, all processes | ${cpu.machineBusyCores.toFixed(2)} ` +
+        `(idle waiting on the disk: ${cpu.iowaitCores.toFixed(2)}) |`,
     );
   }
   out.push('', '## Audit after the run', '');

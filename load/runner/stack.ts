@@ -1,9 +1,10 @@
 /**
  * The services a load run measures, started the way `npm start` starts them (infra/start-local.ts:
- * the bridge and the projection worker on the local TigerBeetle cluster, or on the engine as a
- * shared server where there is none), but on the load database (`ledger_load`, emptied first), a
- * fresh engine directory, the run's own Kafka topic, consumer group and cache namespace. The
- * audit after the run compares what the run wrote: its accounts, and the ledger from its start.
+ * the bridge and the projection worker on the TigerBeetle cluster, or on the engine as a shared
+ * server where there is none or BENCH_LEDGER=engine asks for it: load/bench/ledger.ts), but on
+ * the load database (`ledger_load`, emptied first), a fresh engine directory, the run's own Kafka
+ * topic, consumer group and cache namespace. The audit after the run compares what the run
+ * wrote: its accounts, and the ledger from its start.
  *
  * The worker's periodic reconciliation is off while the load runs (it would compete for the same
  * two cores); the runner reconciles once, after the load (audit.ts).
@@ -13,8 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { disposableDatabaseEnv, resetDisposableDatabase } from '../../core/postgres/disposable';
 import { loadConfig } from '../../core/config';
-import { ledgerEnv } from '../../infra/tigerbeetle/local';
 import { stopProcess } from '../bench/bridge-process';
+import { chooseLedger, type LedgerChoice, ledgerProcessEnv } from '../bench/ledger';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const LOAD_DATABASE = 'ledger_load';
@@ -39,10 +40,14 @@ export interface LoadStackOptions {
   port: number;
   /** Where the engine keeps its log (emptied first). */
   dataDir: string;
+  /** The ledger the services run on; default: chooseLedger(process.env). */
+  ledger?: LedgerChoice;
 }
 
 export interface LoadStack {
   baseUrl: string;
+  /** The ledger the services run on. */
+  ledger: LedgerChoice;
   /** The environment the services run with: the audit's commands use the same. */
   env: NodeJS.ProcessEnv;
   /** Starts the projection worker when it was left for `after` the load (else does nothing). */
@@ -57,8 +62,9 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
   const base = loadConfig(process.env);
   return {
     ...process.env,
-    // The local TigerBeetle cluster when there is one; else start-local runs the engine server.
-    ...ledgerEnv(process.env),
+    // The TigerBeetle cluster when there is one; else (TB_ADDRESSES empty) start-local runs the
+    // engine server.
+    ...ledgerProcessEnv(options.ledger ?? chooseLedger(process.env)),
     PORT: String(options.port),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...disposableDatabaseEnv(base, LOAD_DATABASE),
@@ -101,7 +107,8 @@ export async function waitReady(
 }
 
 export async function startLoadStack(options: LoadStackOptions): Promise<LoadStack> {
-  const env = loadStackEnv(options);
+  const ledger = options.ledger ?? chooseLedger(process.env);
+  const env = loadStackEnv({ ...options, ledger });
   await resetDisposableDatabase(env.DATABASE_DIRECT_URL!);
   fs.rmSync(options.dataDir, { recursive: true, force: true });
   fs.mkdirSync(options.dataDir, { recursive: true });
@@ -126,6 +133,7 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
   }
   return {
     baseUrl,
+    ledger,
     env,
     stop,
     startProjections: async () => {
