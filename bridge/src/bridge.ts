@@ -42,10 +42,10 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     }
   };
   try {
-    const ledger = await openLedger(config);
-    cleanup.push(() => ledger.ledger.close());
-    log.info({ ledger: ledger.kind, at: ledger.where }, 'ledger open');
-    void probeLedger(ledger, config, log);
+    const opened = await openLedger(config);
+    cleanup.push(() => opened.ledger.close());
+    log.info({ ledger: opened.kind, at: opened.where }, 'ledger open');
+    void probeLedger(opened, config, log);
 
     const pools = createPools(config, log);
     cleanup.push(() => closePools(pools));
@@ -54,12 +54,12 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     const registry = await AssetRegistry.load(pools.primary);
     const accounts = new AccountService({
       db: pools.primary,
-      ledger: ledger.ledger,
+      ledger: opened.ledger,
       registry,
       logger: log,
     });
     const balances = new BalanceReader({
-      ledger: ledger.ledger,
+      ledger: opened.ledger,
       accounts,
       redisUrl: config.BALANCE_CACHE_REDIS ? config.REDIS_URL : null,
       settings: {
@@ -124,9 +124,9 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     cleanup.push(() => publisher.close());
     // A TigerBeetle client session keeps one request on the wire, so a second would only queue
     // in the client; the engine executes the next batch while the previous one's fsync runs.
-    const batcher = new TransferBatcher(instrumentLedger(ledger.ledger, monitor.metrics), {
+    const batcher = new TransferBatcher(instrumentLedger(opened.ledger, monitor.metrics), {
       flushDelayMs: config.BATCH_FLUSH_DELAY_MS,
-      inflightMax: ledger.kind === 'tigerbeetle' ? 1 : 2,
+      inflightMax: opened.kind === 'tigerbeetle' ? 1 : 2,
       chainTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
     });
     cleanup.push(() => batcher.drain());
@@ -134,7 +134,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     const journals = new JournalService({
       accounts,
       batcher,
-      ledger: ledger.ledger,
+      ledger: opened.ledger,
       outcomes: publisher,
       balances,
       observer: journalObserver(monitor.journals),
@@ -143,7 +143,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     const handler = createApi({
       journals,
       accounts,
-      ledger: ledger.ledger,
+      ledger: opened.ledger,
       balances,
       reads: {
         pick: () => replicas.pick().db,
@@ -151,9 +151,9 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
         groupId: config.PROJECTIONS_GROUP_ID,
         consistencyWaitMs: config.CONSISTENCY_WAIT_MS,
       },
-      ledgerInfo: { kind: ledger.kind, at: ledger.where },
+      ledgerInfo: { kind: opened.kind, at: opened.where },
       ready: async () => {
-        await ledger.ledger.lookupAccounts([1n]);
+        await opened.ledger.lookupAccounts([1n]);
         await pools.primary.query('SELECT 1');
         // Redis down is a degradation, not unreadiness: balances are still served (L1, ledger).
         return balances.redisConfigured && !balances.redisHealthy() ? ['redis'] : [];
@@ -165,7 +165,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     cleanup.push(() => server.close());
     log.info({ url: server.url }, 'listening');
 
-    return { url: server.url, ledger, batcher, publisher, monitor, stop: unwind };
+    return { url: server.url, ledger: opened, batcher, publisher, monitor, stop: unwind };
   } catch (error) {
     await unwind();
     throw error;

@@ -46,63 +46,66 @@ export type JournalErrorCode =
   | 'journal_not_found';
 
 export interface JournalErrorInfo {
-  http: 400 | 404 | 409 | 422;
+  httpStatus: 400 | 404 | 409 | 422;
   /** What the code means, for documentation and as the default message. */
   message: string;
 }
 
 /** Exhaustive: a new code does not compile until it has a status and a meaning here. */
 export const JOURNAL_ERRORS: Readonly<Record<JournalErrorCode, JournalErrorInfo>> = {
-  invalid_json: { http: 400, message: 'the body is not valid JSON' },
-  invalid_body: { http: 400, message: 'the body must be a JSON object' },
-  field_required: { http: 400, message: 'a required field is missing' },
-  field_invalid: { http: 400, message: 'a field has the wrong type or format' },
-  unknown_field: { http: 400, message: 'the body has a field the API does not know' },
-  too_few_lines: { http: 400, message: 'a journal needs at least 2 lines' },
-  too_many_lines: { http: 400, message: 'a journal has more lines than allowed' },
-  duplicate_line_number: { http: 400, message: 'two lines share a lineNumber' },
+  invalid_json: { httpStatus: 400, message: 'the body is not valid JSON' },
+  invalid_body: { httpStatus: 400, message: 'the body must be a JSON object' },
+  field_required: { httpStatus: 400, message: 'a required field is missing' },
+  field_invalid: { httpStatus: 400, message: 'a field has the wrong type or format' },
+  unknown_field: { httpStatus: 400, message: 'the body has a field the API does not know' },
+  too_few_lines: { httpStatus: 400, message: 'a journal needs at least 2 lines' },
+  too_many_lines: { httpStatus: 400, message: 'a journal has more lines than allowed' },
+  duplicate_line_number: { httpStatus: 400, message: 'two lines share a lineNumber' },
   amount_invalid: {
-    http: 400,
+    httpStatus: 400,
     message:
       'an amount must be a positive integer in minor units: a safe-integer JSON number or a ' +
       'string of decimal digits without sign, point, exponent or leading zeros',
   },
-  amount_out_of_range: { http: 400, message: 'an amount must be between 1 and 2^128-1' },
+  amount_out_of_range: { httpStatus: 400, message: 'an amount must be between 1 and 2^128-1' },
   timeout_invalid: {
-    http: 400,
+    httpStatus: 400,
     message: 'pending.timeoutSeconds must be an integer between 1 and 4294967295',
   },
-  too_many_journals: { http: 400, message: 'a bulk request has more journals than allowed' },
-  account_not_found: { http: 422, message: 'a line names an account that does not exist' },
-  unbalanced_journal: { http: 422, message: 'debits and credits differ for an asset' },
+  too_many_journals: { httpStatus: 400, message: 'a bulk request has more journals than allowed' },
+  account_not_found: { httpStatus: 422, message: 'a line names an account that does not exist' },
+  unbalanced_journal: { httpStatus: 422, message: 'debits and credits differ for an asset' },
   asset_mismatch: {
-    http: 422,
+    httpStatus: 422,
     message: 'lines of one asset cannot be paired: a transfer moves one asset between accounts',
   },
   journal_rejected: {
-    http: 422,
+    httpStatus: 422,
     message: 'the ledger refused the journal; nothing was posted (statuses per line)',
   },
   self_transfer: {
-    http: 422,
+    httpStatus: 422,
     message:
       'an account is debited and credited for more than the journal moves in its asset, so part ' +
       'of it would be a transfer from the account to itself',
   },
   hold_partial_unsupported: {
-    http: 422,
+    httpStatus: 422,
     message: 'a partial amount can only post a hold made of a single transfer',
   },
   hold_amount_exceeds_pending: {
-    http: 422,
+    httpStatus: 422,
     message: 'the amount to post exceeds the amount held',
   },
   journal_conflict: {
-    http: 409,
+    httpStatus: 409,
     message: 'a journal with this journalId exists with different content',
   },
-  journal_not_pending: { http: 409, message: 'the journal is not a hold (it was not pending)' },
-  journal_not_found: { http: 404, message: 'no journal has this journalId' },
+  journal_not_pending: {
+    httpStatus: 409,
+    message: 'the journal is not a hold (it was not pending)',
+  },
+  journal_not_found: { httpStatus: 404, message: 'no journal has this journalId' },
 };
 
 export const JOURNAL_ERROR_CODES = Object.keys(JOURNAL_ERRORS) as JournalErrorCode[];
@@ -127,7 +130,7 @@ export class JournalError extends ServiceError {
     where: JournalErrorWhere = {},
   ) {
     super(message, where);
-    this.httpStatus = JOURNAL_ERRORS[code].http;
+    this.httpStatus = JOURNAL_ERRORS[code].httpStatus;
     this.facts = where.details ?? {};
   }
 

@@ -35,13 +35,13 @@ const SHAPE: JournalErrorCode[] = [
 describe('JOURNAL_ERRORS', () => {
   it.each(JOURNAL_ERROR_CODES)('%s has a status and a message', (code) => {
     const info = JOURNAL_ERRORS[code];
-    expect([400, 404, 409, 422]).toContain(info.http);
+    expect([400, 404, 409, 422]).toContain(info.httpStatus);
     expect(info.message.length).toBeGreaterThan(10);
   });
 
   it('answers 400 exactly for shape errors', () => {
     const bad = JOURNAL_ERROR_CODES.filter(
-      (c) => (JOURNAL_ERRORS[c].http === 400) !== SHAPE.includes(c),
+      (c) => (JOURNAL_ERRORS[c].httpStatus === 400) !== SHAPE.includes(c),
     );
     expect(bad).toEqual([]);
   });
