@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { busiest } from '../runner/cpu';
 import { machine, resultsDir } from '../runner/report';
-import { envInt, UsageError } from '../runner/settings';
+import { envInt, runCommand } from '../runner/settings';
 import { BULK_JOURNALS, journalsBenchOptions, type Row, runJournalsBench } from './journals';
 import { chooseLedger, describeLedger, type LedgerChoice, ledgerLabel } from './ledger';
 import {
@@ -164,11 +164,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof UsageError ? error.message : error);
-      process.exit(error instanceof UsageError ? 2 : 1);
-    },
-  );
+  runCommand(main);
 }

@@ -24,7 +24,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { v7 as uuidv7 } from 'uuid';
 import { busiest, type CpuReport, startCpuSampler } from '../runner/cpu';
-import { envInt, envInts, UsageError } from '../runner/settings';
+import { envInt, envInts, runCommand, UsageError } from '../runner/settings';
 import { startBridgeProcess, stopProcess } from './bridge-process';
 import { bridgeLedger, chooseLedger, describeLedger, type LedgerChoice } from './ledger';
 
@@ -330,8 +330,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof UsageError ? error.message : error);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  });
+  runCommand(main);
 }

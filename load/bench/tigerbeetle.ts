@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BATCH_EVENTS_MAX } from '../../ledger/port';
 import { busiest, type CpuReport, startCpuSampler } from '../runner/cpu';
-import { envInt, UsageError } from '../runner/settings';
+import { envInt, runCommand, UsageError } from '../runner/settings';
 import { chooseLedger, describeLedger, type LedgerChoice } from './ledger';
 
 /** The only cluster id `tigerbeetle benchmark` can talk to (benchmark_load.zig). */
@@ -223,8 +223,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof UsageError ? error.message : error);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  });
+  runCommand(main);
 }

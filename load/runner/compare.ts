@@ -33,7 +33,7 @@ import { busiest, type CpuReport } from './cpu';
 import { readK6Summary, runK6 } from './k6';
 import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
 import { type Phase, readSeries } from './series';
-import { envChoice, envInt, envInts, UsageError } from './settings';
+import { envChoice, envInt, envInts, runCommand, UsageError } from './settings';
 import { stopProcess } from '../bench/bridge-process';
 import { startLoadStack, waitProjectionsDrained, waitReady } from './stack';
 
@@ -287,11 +287,5 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof UsageError ? error.message : error);
-      process.exit(error instanceof UsageError ? 2 : 1);
-    },
-  );
+  runCommand(main);
 }

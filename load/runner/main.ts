@@ -29,7 +29,7 @@ import { writeChart } from './chart';
 import { readK6Summary, runK6 } from './k6';
 import { machine, markdown, resultsDir, type RunReport, writeReport } from './report';
 import { readSeries } from './series';
-import { envChoice, envInt, UsageError } from './settings';
+import { envChoice, envInt, runCommand } from './settings';
 import { type LoadStack, startLoadStack, waitProjectionsDrained } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -183,11 +183,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof UsageError ? error.message : error);
-      process.exit(error instanceof UsageError ? 2 : 1);
-    },
-  );
+  runCommand(() => main(process.argv.slice(2)));
 }

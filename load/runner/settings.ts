@@ -6,6 +6,22 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * Runs a command's `main`: exits with the status it returns (none: when its work is done), 2 with
+ * the message alone for a UsageError, 1 with the error for anything else.
+ */
+export function runCommand(main: () => Promise<number | void>): void {
+  main().then(
+    (code) => {
+      if (typeof code === 'number') process.exit(code);
+    },
+    (error: unknown) => {
+      console.error(error instanceof UsageError ? error.message : error);
+      process.exit(error instanceof UsageError ? 2 : 1);
+    },
+  );
+}
+
 /** An integer in [min, max] from `name`, or `fallback` when unset. */
 export function envInt(name: string, fallback: number, min: number, max: number): number {
   const text = process.env[name];
