@@ -3,6 +3,7 @@
  * Whether the asset and account type exist is the registry's question (422), not this one's (400).
  */
 import { z } from 'zod';
+import { isStorableJson, isStorableText, STORABLE_TEXT_RULE } from '../../../core/text';
 import { AccountError } from './errors';
 
 /** Same alphabet and length as journal ids. */
@@ -11,22 +12,8 @@ const CODE = /^[A-Za-z0-9_]{1,32}$/;
 /** Free-form metadata is for labels, not documents: at most this many bytes of JSON. */
 export const METADATA_BYTES_MAX = 4_096;
 
-/** PostgreSQL text and jsonb cannot hold U+0000. */
-const text = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((value) => !value.includes('\u0000'), 'must not contain U+0000');
-
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([key, item]) => key.includes('\u0000') || containsNul(item));
-  }
-  return false;
-}
+/** Text PostgreSQL stores as given (core/text.ts). */
+const text = (max: number) => z.string().min(1).max(max).refine(isStorableText, STORABLE_TEXT_RULE);
 
 export const accountIdSchema = z
   .string()
@@ -50,7 +37,7 @@ export const createAccountSchema = z.strictObject({
       (value) => Buffer.byteLength(JSON.stringify(value), 'utf8') <= METADATA_BYTES_MAX,
       `must be at most ${METADATA_BYTES_MAX} bytes of JSON`,
     )
-    .refine((value) => !containsNul(value), 'must not contain U+0000')
+    .refine(isStorableJson, STORABLE_TEXT_RULE)
     .optional(),
 });
 

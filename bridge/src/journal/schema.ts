@@ -29,6 +29,7 @@
  * valid, that lineNumber. Everything here is judged from the body alone (400); accounts, assets and
  * balance are planJournal's (422), which needs the account registry.
  */
+import { isStorableText, STORABLE_TEXT_RULE } from '../../../core/text';
 import { z } from 'zod';
 import { U128_MAX, U32_MAX } from '../../../ledger/port';
 import { JournalError } from './errors';
@@ -182,8 +183,8 @@ export const JournalBodySchema = z.strictObject({
     .string()
     .refine(isJournalDate)
     .describe('ISO 8601 date, or date-time with Z or an offset; 1970-01-01 to 9999-12-31'),
-  description: z.string().max(DESCRIPTION_LENGTH_MAX),
-  source: z.string().min(1).max(SOURCE_LENGTH_MAX),
+  description: z.string().max(DESCRIPTION_LENGTH_MAX).refine(isStorableText, STORABLE_TEXT_RULE),
+  source: z.string().min(1).max(SOURCE_LENGTH_MAX).refine(isStorableText, STORABLE_TEXT_RULE),
   lines: z.array(JournalLineSchema).min(LINES_MIN).max(LINES_MAX),
   pending: PendingSchema.nullable().optional(),
 });
@@ -221,8 +222,8 @@ const FIELD_RULES: Readonly<Record<string, string>> = {
   date:
     'must be an ISO 8601 date (YYYY-MM-DD) or date-time with Z or an offset ' +
     '(YYYY-MM-DDThh:mm[:ss[.fff]]Z), a real one, from 1970 to 9999',
-  description: `must be a string of at most ${DESCRIPTION_LENGTH_MAX} characters`,
-  source: `must be a string of 1 to ${SOURCE_LENGTH_MAX} characters`,
+  description: `must be a string of at most ${DESCRIPTION_LENGTH_MAX} characters; ${STORABLE_TEXT_RULE}`,
+  source: `must be a string of 1 to ${SOURCE_LENGTH_MAX} characters; ${STORABLE_TEXT_RULE}`,
   lines: `must be an array of ${LINES_MIN} to ${LINES_MAX} lines`,
   line: 'must be an object {accountId, lineType, amount, lineNumber}',
   lineType: 'must be "DEBIT" or "CREDIT"',
@@ -392,8 +393,12 @@ function checkValues(shape: Shape, raw: Record<string, unknown>): Journal | Jour
   const { journalId, date, description, source } = shape;
   if (!isId(journalId)) return invalid(['journalId']);
   if (!isJournalDate(date)) return invalid(['date']);
-  if (description.length > DESCRIPTION_LENGTH_MAX) return invalid(['description']);
-  if (source.length < 1 || source.length > SOURCE_LENGTH_MAX) return invalid(['source']);
+  if (description.length > DESCRIPTION_LENGTH_MAX || !isStorableText(description)) {
+    return invalid(['description']);
+  }
+  if (source.length < 1 || source.length > SOURCE_LENGTH_MAX || !isStorableText(source)) {
+    return invalid(['source']);
+  }
   const rawLines = raw.lines as object[];
   const lines: JournalLine[] = [];
   for (let i = 0; i < shape.lines.length; i++) {

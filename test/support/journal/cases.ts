@@ -165,6 +165,30 @@ export const SCHEMA_CASES: Case[] = [
     code: 'field_invalid',
     field: 'description',
   },
+  {
+    name: 'description with U+0000',
+    make: set('description', 'a\u0000b'),
+    code: 'field_invalid',
+    field: 'description',
+  },
+  {
+    name: 'description with a lone surrogate',
+    make: set('description', 'a\ud800b'),
+    code: 'field_invalid',
+    field: 'description',
+  },
+  {
+    name: 'source with U+0000',
+    make: set('source', '\u0000'),
+    code: 'field_invalid',
+    field: 'source',
+  },
+  {
+    name: 'source with a lone low surrogate',
+    make: set('source', 'x\udc00'),
+    code: 'field_invalid',
+    field: 'source',
+  },
   { name: 'source empty', make: set('source', ''), code: 'field_invalid', field: 'source' },
   {
     name: 'source of 65 chars',

@@ -79,6 +79,8 @@ describe('parseCreateAccount', () => {
     ['an empty name', { ...valid, name: '' }, 'name'],
     ['a 201-character name', { ...valid, name: 'n'.repeat(201) }, 'name'],
     ['a NUL in the name', { ...valid, name: 'a\u0000b' }, 'name'],
+    ['a lone surrogate in the name', { ...valid, name: 'a\ud83db' }, 'name'],
+    ['a lone surrogate in the holder', { ...valid, holderId: '\udc00' }, 'holderId'],
     ['a missing holder', { ...valid, holderId: undefined }, 'holderId'],
     ['an asset code with a space', { ...valid, asset: 'US D' }, 'asset'],
     ['a numeric account type', { ...valid, accountType: 7 }, 'accountType'],
@@ -87,6 +89,7 @@ describe('parseCreateAccount', () => {
     ['metadata that is an array', { ...valid, metadata: [1] }, 'metadata'],
     ['metadata over 4 KiB', { ...valid, metadata: { big: 'x'.repeat(5000) } }, 'metadata'],
     ['a NUL inside metadata', { ...valid, metadata: { a: ['\u0000'] } }, 'metadata'],
+    ['a lone surrogate in a metadata key', { ...valid, metadata: { 'k\ud800': 1 } }, 'metadata'],
     ['an unknown field', { ...valid, balance: 5 }, undefined],
   ])('refuses %s with 400 invalid_input', (_label, input, field) => {
     let caught: unknown;
