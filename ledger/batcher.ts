@@ -170,6 +170,8 @@ interface Batch {
   readonly resolves: ResolveChain[];
   readonly rejects: RejectChain[];
   readonly openedAtMs: number;
+  /** Handed to the ledger (no longer counted as queued). */
+  sent: boolean;
   /** Its chains have their answer (results, an error, or their deadline). */
   settled: boolean;
 }
@@ -208,8 +210,6 @@ export class TransferBatcher {
   private rejectedDraining = 0;
   private rejectedInvalid = 0;
   private chainsTimedOut = 0;
-  /** Requests in flight, when deadlines are on: a deadline must not count them as queued. */
-  private readonly sentBatches = new Set<Batch>();
 
   // Handed to `new Promise` for every chain: one shared function instead of a closure per chain.
   private capturedResolve: ResolveChain | null = null;
@@ -297,7 +297,15 @@ export class TransferBatcher {
     }
     if (batch === null) {
       const openedAtMs = this.clock.nowMs();
-      batch = { events: [], ends: [], resolves: [], rejects: [], openedAtMs, settled: false };
+      batch = {
+        events: [],
+        ends: [],
+        resolves: [],
+        rejects: [],
+        openedAtMs,
+        sent: false,
+        settled: false,
+      };
       this.open = batch;
     }
     const events = batch.events;
@@ -423,7 +431,7 @@ export class TransferBatcher {
   private expire(batch: Batch, why: string): void {
     if (batch.settled) return;
     batch.settled = true;
-    if (!this.isInflight(batch)) this.queuedEvents -= batch.events.length;
+    if (!batch.sent) this.queuedEvents -= batch.events.length;
     this.chainsTimedOut += batch.ends.length;
     const error = new LedgerError(
       'unavailable',
@@ -433,12 +441,9 @@ export class TransferBatcher {
     for (let i = 0; i < batch.rejects.length; i++) batch.rejects[i]!(error);
   }
 
-  private isInflight(batch: Batch): boolean {
-    return this.sentBatches.has(batch);
-  }
-
   private send(batch: Batch): void {
     const size = batch.events.length;
+    batch.sent = true;
     this.inflight++;
     this.queuedEvents -= size;
     this.requests++;
@@ -446,7 +451,6 @@ export class TransferBatcher {
     this.chains += batch.ends.length;
     if (size > this.requestEventsLargest) this.requestEventsLargest = size;
     if (this.chainTimeoutMs !== null) {
-      this.sentBatches.add(batch);
       const leftMs = batch.openedAtMs + this.chainTimeoutMs - this.clock.nowMs();
       this.clock.setTimeout(() => this.expire(batch, 'the request is unanswered'), leftMs);
     }
@@ -464,7 +468,6 @@ export class TransferBatcher {
 
   private answered(batch: Batch, results: CreateTransferResult[]): void {
     this.inflight--;
-    this.sentBatches.delete(batch);
     // The next request goes out first, so the ledger never waits on our bookkeeping (the chains'
     // continuations run as microtasks once this returns, in either order).
     this.pump('completion');
@@ -499,7 +502,6 @@ export class TransferBatcher {
 
   private failed(batch: Batch, error: unknown): void {
     this.inflight--;
-    this.sentBatches.delete(batch);
     this.pump('completion');
     if (!batch.settled) {
       batch.settled = true;

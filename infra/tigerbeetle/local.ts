@@ -46,9 +46,12 @@ export function readLocalCluster(file = localClusterEnvFile()): LocalCluster | n
  * but empty: no cluster, the embedded engine); what it left unset comes from the local cluster;
  * with no local cluster, nothing (the embedded engine).
  */
-export function ledgerEnv(env: NodeJS.ProcessEnv): Partial<LocalCluster> {
+export function ledgerEnv(
+  env: NodeJS.ProcessEnv,
+  readLocal: () => LocalCluster | null = readLocalCluster,
+): Partial<LocalCluster> {
   if (env.TB_ADDRESSES !== undefined) return {};
-  const local = readLocalCluster();
+  const local = readLocal();
   if (local === null) return {};
   return env.TB_CLUSTER_ID === undefined ? local : { TB_ADDRESSES: local.TB_ADDRESSES };
 }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../core/config';
-import { openTigerBeetleLedger } from '../../ledger/tigerbeetle/client';
+import { openLedger } from '../../ledger/open';
 import { ledgerEnv, readLocalCluster } from './local';
 
 const LOG_TAIL_BYTES = 64 * 1024;
@@ -78,11 +78,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const logsBefore = replicaLogSizes(runDir);
-  const ledger = await openTigerBeetleLedger({
-    clusterId: config.TB_CLUSTER_ID,
-    addresses: config.TB_ADDRESSES,
-    requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
-  });
+  const { ledger } = await openLedger(config);
   const started = process.hrtime.bigint();
   const where = `cluster ${config.TB_CLUSTER_ID} at ${config.TB_ADDRESSES.join(',')}`;
   try {

@@ -9,7 +9,7 @@
  * choice as environment (`ledgerProcessEnv`), never re-decide it: a cluster that appears or
  * disappears mid-run cannot split one run across two ledgers.
  */
-import { readLocalCluster } from '../../infra/tigerbeetle/local';
+import { ledgerEnv, readLocalCluster } from '../../infra/tigerbeetle/local';
 import { UsageError } from '../runner/settings';
 
 export type LedgerChoice =
@@ -36,21 +36,21 @@ export function chooseLedger(
     );
   }
   if (asked === 'engine') return { kind: 'engine', source: 'BENCH_LEDGER=engine' };
-  let cluster: { TB_ADDRESSES: string; TB_CLUSTER_ID: string } | null;
-  let source: string;
-  if (env.TB_ADDRESSES !== undefined) {
-    cluster =
-      env.TB_ADDRESSES.trim() === ''
-        ? null
-        : { TB_ADDRESSES: env.TB_ADDRESSES, TB_CLUSTER_ID: env.TB_CLUSTER_ID ?? '0' };
-    source = cluster === null ? 'TB_ADDRESSES set empty' : 'TB_ADDRESSES';
-  } else {
-    // As infra/tigerbeetle/local.ts's ledgerEnv: the local cluster fills only what is unset.
-    const local = localCluster();
-    cluster =
-      local === null ? null : { ...local, TB_CLUSTER_ID: env.TB_CLUSTER_ID ?? local.TB_CLUSTER_ID };
-    source = cluster === null ? 'no TigerBeetle cluster running' : "the local stack's cluster";
-  }
+  // The same rule every local process follows: what is set wins, the local cluster fills the rest.
+  const merged = { ...env, ...ledgerEnv(env, localCluster) };
+  const addressesText = merged.TB_ADDRESSES ?? '';
+  const cluster =
+    addressesText.trim() === ''
+      ? null
+      : { TB_ADDRESSES: addressesText, TB_CLUSTER_ID: merged.TB_CLUSTER_ID ?? '0' };
+  const given = env.TB_ADDRESSES !== undefined;
+  const source = given
+    ? cluster === null
+      ? 'TB_ADDRESSES set empty'
+      : 'TB_ADDRESSES'
+    : cluster === null
+      ? 'no TigerBeetle cluster running'
+      : "the local stack's cluster";
   if (cluster === null) {
     if (asked === 'tigerbeetle') {
       throw new UsageError(

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../core/config';
 import type { Ledger } from '../../ledger/port';
-import { openTigerBeetleLedger } from '../../ledger/tigerbeetle/client';
+import { openLedger } from '../../ledger/open';
 import { openEmbeddedLedger } from '../../ledger/engine';
 
 export interface TestLedger {
@@ -24,11 +24,7 @@ export interface TestLedger {
 export async function openTestLedger(name: string): Promise<TestLedger> {
   const config = loadConfig(process.env);
   if (config.TB_ADDRESSES !== undefined) {
-    const ledger = await openTigerBeetleLedger({
-      clusterId: config.TB_CLUSTER_ID,
-      addresses: config.TB_ADDRESSES,
-      requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
-    });
+    const { ledger } = await openLedger(config);
     return { ledger, kind: 'tigerbeetle', dataDir: null, dispose: () => ledger.close() };
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-engine-`));
