@@ -12,6 +12,8 @@ const USAGE = `usage: ledger-bridge <command>
                                          (reconcile --help for options)
   projections rebuild <name> [--from kafka|events]
                                          rebuild a projection's tables from scratch
+  projections replay-dlq [--dry-run] [--topic T]
+                                         apply the events the projections dead-lettered
   partitions ensure [--months-ahead n] | list
                                          keep ledger_event's monthly partitions ahead`;
 
@@ -26,11 +28,12 @@ const COMMANDS: Record<string, Command> = {
   partitions: async (argv) =>
     (await import('../projections/src/partitions/cli')).runPartitions(argv),
   projections: async ([sub, ...rest]) => {
-    if (sub !== 'rebuild') {
-      console.error(USAGE);
-      return 2;
+    if (sub === 'rebuild') return (await import('../projections/src/rebuild/cli')).runRebuild(rest);
+    if (sub === 'replay-dlq') {
+      return (await import('../projections/src/replay/cli')).runReplayDlq(rest);
     }
-    return (await import('../projections/src/rebuild/cli')).runRebuild(rest);
+    console.error(USAGE);
+    return 2;
   },
 };
 

@@ -24,6 +24,41 @@ const addresses = z
 const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  /**
+   * A request's headers must have arrived this long after its first byte, or after the
+   * connection opened (ms); a later request on a kept-alive connection likewise. Headers fit in
+   * one or two packets: 10 s allows for a slow mobile round trip, and a client trickling them
+   * (slowloris) holds its connection 10 s instead of Node's 60. nginx's client_header_timeout
+   * equals it (infra/lib/nginx.sh, infra/nginx/production.conf).
+   */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * The whole request, headers and body, must have arrived this long after it began (ms); not
+   * the answer, which LEDGER_REQUEST_TIMEOUT_MS bounds. 30 s carries the largest body the API
+   * takes (8 MiB bulk) at 2.3 Mbit/s; nginx reads bodies whole before it forwards them, so
+   * behind it the bridge reads at LAN speed. A body trickled at 1 byte/s is cut after 30 s
+   * instead of Node's 300.
+   */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /**
+   * An idle kept-alive connection is closed after this (ms; Node adds 1 s of grace). Above nginx's
+   * upstream keepalive_timeout (60 s), so nginx always closes an idle upstream connection first
+   * and never sends a request on one the bridge is closing (a 502).
+   */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().positive().default(65_000),
+  /**
+   * Open connections at most (server.maxConnections); past it a new one is closed at once and
+   * nginx tries the next instance. 1024 ≈ the SLOs' peak (2,000 journals/s) × their p99 bound
+   * (500 ms): the requests in flight when the SLOs hold; more would only queue, each holding
+   * a descriptor and up to a body's worth of memory. nginx's max_conns per instance equals it.
+   */
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(1_024),
+  /**
+   * Request line plus headers, in bytes (Node's maxHeaderSize): more answers 431. The API's own
+   * headers take under 1 KiB (content type, consistency and balance tokens); 16 KiB leaves room
+   * for proxies' X-Forwarded-For chains and tracing headers. nginx's header buffers match it.
+   */
+  HTTP_MAX_HEADER_BYTES: z.coerce.number().int().min(1_024).default(16_384),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** TigerBeetle cluster id (u128). */
   TB_CLUSTER_ID: z
@@ -61,6 +96,11 @@ const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:56379'),
   /** L2 in Redis and cross-instance invalidation; false: L1 and the ledger only. */
   BALANCE_CACHE_REDIS: boolean.default(true),
+  /**
+   * Follow the ledger's change feed (KAFKA_CHANGES_TOPIC) for holds that expire by timeout and
+   * invalidate their balances on every instance (bridge/src/balances/expiry-follower.ts).
+   */
+  BALANCE_FOLLOW_EXPIRIES: boolean.default(true),
   BALANCE_L1_ENTRIES_MAX: z.coerce.number().int().positive().default(100_000),
   BALANCE_L1_TTL_MS: z.coerce.number().int().positive().default(1_000),
   BALANCE_L2_TTL_MS: z.coerce.number().int().positive().default(30_000),
@@ -76,6 +116,27 @@ const schema = z.object({
   /** Journal outcome events (schema in core/events/). */
   KAFKA_OUTCOMES_TOPIC: z.string().default('ledger.journal-outcomes.v1'),
   KAFKA_OUTCOMES_PARTITIONS: z.coerce.number().int().positive().default(6),
+  /**
+   * The ledger's change feed (TigerBeetle CDC, changefeed/): each event twice, keyed by its debit
+   * and by its credit account id; poison messages go to `<topic>.dlq`.
+   */
+  KAFKA_CHANGES_TOPIC: z.string().min(1).default('ledger.changes.v1'),
+  KAFKA_CHANGES_PARTITIONS: z.coerce.number().int().positive().default(6),
+  /** RabbitMQ, where `tigerbeetle amqp` publishes the change feed (the stack's node by default). */
+  AMQP_URL: z.string().url().default('amqp://ledger:ledger@127.0.0.1:55672/ledger'),
+  /** The exchange `tigerbeetle amqp --publish-exchange` names (fanout, declared by the project). */
+  AMQP_CDC_EXCHANGE: z.string().min(1).default('ledger.cdc'),
+  /** The relay's queue on that exchange; `<queue>.dead` holds what the relay could not take. */
+  AMQP_CDC_QUEUE: z.string().min(1).default('ledger.cdc.relay'),
+  /**
+   * Unacknowledged messages the relay holds at most (AMQP prefetch): it acknowledges only what
+   * Kafka has, so this bounds the work a crash makes it redo; a Kafka send carries up to half.
+   */
+  RELAY_PREFETCH: z.coerce.number().int().min(2).max(16_384).default(2_048),
+  /** Where the relay's /metrics listens (`0.0.0.0` in a container, for Prometheus). */
+  RELAY_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** The relay's /metrics port (`0` picks a free one). */
+  RELAY_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9466),
   /**
    * Longest an outcome waits for company before its Kafka batch is sent when no send is in flight
    * (ms). 0: the end of the current event-loop turn. Under load the send in flight is the batching
@@ -126,8 +187,17 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/**
+ * Limits that depend on each other, checked once at load with the reason (Node refuses a headers
+ * timeout above the request timeout: the headers are part of the request).
+ */
+const checked = schema.refine((c) => c.HTTP_HEADERS_TIMEOUT_MS <= c.HTTP_REQUEST_TIMEOUT_MS, {
+  message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request',
+  path: ['HTTP_HEADERS_TIMEOUT_MS'],
+});
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = checked.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);

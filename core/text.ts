@@ -12,14 +12,24 @@ export function isStorableText(value: string): boolean {
   return !value.includes('\u0000') && !LONE_SURROGATE.test(value);
 }
 
-/** Every string of a JSON value, object keys included, is storable text. */
+/**
+ * Every string of a JSON value, object keys included, is storable text. Iterative: the value may
+ * come straight from a client, nested deeper than the call stack.
+ */
 export function isStorableJson(value: unknown): boolean {
-  if (typeof value === 'string') return isStorableText(value);
-  if (Array.isArray(value)) return value.every(isStorableJson);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).every(
-      ([key, item]) => isStorableText(key) && isStorableJson(item),
-    );
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      if (!isStorableText(item)) return false;
+    } else if (Array.isArray(item)) {
+      for (const element of item) pending.push(element);
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, element] of Object.entries(item)) {
+        if (!isStorableText(key)) return false;
+        pending.push(element);
+      }
+    }
   }
   return true;
 }

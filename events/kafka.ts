@@ -46,7 +46,7 @@ export const KAFKA_TUNING_DEFAULT: KafkaTuning = {
   topicRetentionMs: -1,
 };
 
-function retryOf(tuning: KafkaTuning): RetryOptions {
+export function retryOf(tuning: KafkaTuning): RetryOptions {
   return {
     retries: tuning.retries,
     initialRetryTime: tuning.retryInitialMs,
@@ -170,6 +170,40 @@ const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP }
 /** Longest a failed producer's disconnect may take before it is abandoned. */
 const PRODUCER_DISCONNECT_MS = 2_000;
 
+/**
+ * A connected idempotent producer as every writer of ours uses it: one request in flight per
+ * broker (kafkajs's idempotence is only sound so), no topic auto-creation, Java's partitioner
+ * (murmur2 of the key: any Kafka client puts a key on the same partition), bounded retries. A
+ * failed connect leaves nothing open.
+ */
+export async function connectIdempotentProducer(
+  kafka: Kafka,
+  tuning: KafkaTuning,
+): Promise<Producer> {
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: retryOf(tuning),
+  });
+  try {
+    await producer.connect();
+  } catch (error) {
+    await producer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  return producer;
+}
+
+/** Disconnects a producer given up on, waiting at most PRODUCER_DISCONNECT_MS. */
+export async function abandonProducer(producer: Producer): Promise<void> {
+  await Promise.race([
+    producer.disconnect().catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, PRODUCER_DISCONNECT_MS).unref()),
+  ]);
+}
+
 /** One idempotent acks=all producer, replaced after a failed send (see the header). */
 export class KafkaOutcomeSink implements OutcomeSink {
   private producer: Producer | null = null;
@@ -252,29 +286,11 @@ export class KafkaOutcomeSink implements OutcomeSink {
     this.producer = null;
     if (old !== null) {
       this.logger.info('replacing the Kafka producer after a failed send');
-      await Promise.race([
-        old.disconnect().catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, PRODUCER_DISCONNECT_MS).unref()),
-      ]);
+      await abandonProducer(old);
     }
-    const producer = this.kafka.producer({
-      idempotent: true,
-      // kafkajs's idempotence is only sound with one request in flight per broker.
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Java's partitioner (murmur2 of the key): every Kafka client puts a journal on one partition.
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // (send() sets each message's partition with the same partitioner; see there.)
-      retry: retryOf(this.tuning),
-    });
+    // Java's partitioner: send() sets each message's partition with the same one; see there.
     this.generation += 1;
-    try {
-      await producer.connect();
-    } catch (error) {
-      await producer.disconnect().catch(() => undefined);
-      throw error;
-    }
-    this.producer = producer;
+    this.producer = await connectIdempotentProducer(this.kafka, this.tuning);
     this.healthy = true;
   }
 }

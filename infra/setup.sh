@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, idempotently: Debian packages (PostgreSQL 15,
-# PgBouncer, Redis, nginx, Java 17, Maven, Chromium for the dashboard's browser test), the npm
-# packages, Apache Kafka's jars from Maven Central, the Compose validator (.tools/compose-check,
-# Go) and k6 (.tools/k6, built from its Go module). A re-run on a machine that has everything only checks, and takes well under a second.
+# PgBouncer, Redis, nginx, RabbitMQ, Java 17, Maven, Chromium for the dashboard's browser test),
+# the npm packages, Apache Kafka's jars from Maven Central, the Compose validator
+# (.tools/compose-check, Go) and k6 (.tools/k6, built from its Go module). A re-run on a machine
+# that has everything only checks, and takes well under a second.
 set -euo pipefail
 LOG_TAG=setup
 source "$(dirname "$0")/lib/common.sh"
@@ -17,6 +18,9 @@ APT_PACKAGES=(
   "nginx:/usr/sbin/nginx"
   "openjdk-17-jre-headless:/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
   "maven:/usr/bin/mvn"
+  # The ledger's change feed: `tigerbeetle amqp` publishes to it (infra/lib/rabbitmq.sh runs a
+  # node of its own, never the package's system service).
+  "rabbitmq-server:/usr/lib/rabbitmq/bin/rabbitmq-server"
   "curl:/usr/bin/curl"
   # The dashboard's end-to-end test drives Debian's Chromium through playwright-core
   # (test/e2e/monitor/dashboard.e2e.test.ts); a test tool's own browser download cannot work here.
@@ -42,8 +46,8 @@ install_apt_packages() {
   local missing
   mapfile -t missing < <(apt_missing_packages)
   if ((${#missing[@]} == 0)); then
-    say "debian packages: present (postgresql 15, pgbouncer, redis, nginx, java 17, maven," \
-      "chromium)"
+    say "debian packages: present (postgresql 15, pgbouncer, redis, nginx, rabbitmq, java 17," \
+      "maven, chromium)"
     return 0
   fi
   [[ $EUID -eq 0 ]] || die "debian packages missing (${missing[*]}): run this script as root"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The native local stack: a 3-replica TigerBeetle cluster (when a server binary is found: TB_BIN,
-# else `tigerbeetle` on PATH), PostgreSQL primary + one streaming replica, PgBouncer, Redis, Kafka
-# (KRaft) and nginx, each on a fixed 127.0.0.1 port with its data, logs and pid file under .run/.
-# See infra/README.md.
+# else `tigerbeetle` on PATH) with its change feed (`tigerbeetle amqp`, supervised) into RabbitMQ,
+# PostgreSQL primary + one streaming replica, PgBouncer, Redis, Kafka (KRaft) and nginx, each on a
+# fixed 127.0.0.1 port with its data, logs and pid file under .run/. See infra/README.md.
 #
 #   bash infra/stack.sh up       start what is not running, wait until every service is healthy
 #   bash infra/stack.sh down     stop everything cleanly
@@ -18,13 +18,15 @@ source "$INFRA_DIR/lib/redis.sh"
 source "$INFRA_DIR/lib/kafka.sh"
 source "$INFRA_DIR/lib/nginx.sh"
 source "$INFRA_DIR/lib/tigerbeetle.sh"
+source "$INFRA_DIR/lib/rabbitmq.sh"
+source "$INFRA_DIR/lib/tigerbeetle-cdc.sh"
 
 STACK_LOCK="$RUN_DIR/stack.lock"
 
 check_installed() {
   local file
   for file in "$PG_BIN/pg_ctl" /usr/sbin/pgbouncer /usr/bin/redis-server /usr/sbin/nginx \
-    /usr/bin/java "$ROOT_DIR/node_modules/.bin/tsx"; do
+    /usr/bin/java "$RABBITMQ_SBIN/rabbitmq-server" "$ROOT_DIR/node_modules/.bin/tsx"; do
     [[ -x "$file" ]] || die "$file is missing: run 'bash infra/setup.sh' (npm run setup) first"
   done
 }
@@ -52,7 +54,18 @@ print_connection_settings() {
   printf '  pgbouncer  DATABASE_URL=%s\n' "$(pgbouncer_url)"
   printf '  redis      REDIS_URL=%s\n' "$(redis_url)"
   printf '  kafka      KAFKA_BROKERS=%s\n' "$(kafka_brokers)"
+  printf '  rabbitmq   AMQP_URL=%s\n' "$(rabbitmq_amqp_url)"
   printf '  nginx      LB_URL=%s (-> %s)\n' "$(nginx_url)" "$NGINX_UPSTREAMS"
+}
+
+# The change feed's exchange and queues (changefeed/topology.ts): the CDC job's exchange must
+# exist before the job starts.
+changefeed_declare() {
+  local output
+  output="$(AMQP_URL="$(rabbitmq_amqp_url)" "$ROOT_DIR/node_modules/.bin/tsx" \
+    "$ROOT_DIR/changefeed/declare.ts" 2>&1 9>&-)" ||
+    fail_with_log rabbitmq "$RABBITMQ_LOG_DIR/rabbit.log" "$output"
+  say "rabbitmq: $output"
 }
 
 stack_up() {
@@ -60,14 +73,20 @@ stack_up() {
   started_ms="$(now_ms)"
   check_installed
   prepare_run_dir
-  # Kafka's JVM is the slowest to become ready: launch it first, wait for it last.
+  # Kafka's JVM and RabbitMQ's Erlang VM are the slowest to become ready: launch them first,
+  # wait for them last.
   kafka_launch
+  rabbitmq_launch
   tigerbeetle_up
   postgres_up
   postgres_replica_up
   pgbouncer_up
   redis_up
   nginx_up
+  rabbitmq_wait
+  changefeed_declare
+  # The CDC job needs the cluster, RabbitMQ and the exchange; not Kafka (the relay does).
+  tigerbeetle_cdc_up
   kafka_wait
   say "up in $(($(now_ms) - started_ms)) ms"
   print_connection_settings
@@ -76,9 +95,11 @@ stack_up() {
 stack_down() {
   local started_ms
   started_ms="$(now_ms)"
-  # Clients first, storage last.
+  # Clients first, storage last; the change feed's publisher before its broker and its cluster.
+  tigerbeetle_cdc_down
   nginx_down
   kafka_down
+  rabbitmq_down
   redis_down
   pgbouncer_down
   postgres_replica_down
@@ -89,9 +110,10 @@ stack_down() {
 
 stack_status() {
   local service unhealthy=0 state
-  for service in tigerbeetle postgres replica pgbouncer redis kafka nginx; do
+  for service in tigerbeetle tigerbeetle_cdc postgres replica pgbouncer redis kafka rabbitmq \
+    nginx; do
     state="$("${service}_status")"
-    printf '%-11s %s\n' "$service" "$state"
+    printf '%-11s %s\n' "${service/tigerbeetle_cdc/cdc}" "$state"
     [[ "$state" == running* || "$state" == "not configured"* ]] || unhealthy=1
   done
   return "$unhealthy"

@@ -5,16 +5,23 @@
  * engine stand in, as one shared server (ENGINE_ADDRESS, default 127.0.0.1:3100) that both use,
  * so the worker can reconcile and several bridges could share the ledger; a loud line says so.
  *
- * LOCAL_PROJECTIONS=0 leaves the worker out (a load run starts it itself, after the load).
+ * Beside them the change relay (changefeed/main.ts): the ledger's change feed, which the stack's
+ * `tigerbeetle amqp` job publishes to RabbitMQ, into Kafka's change topic for the projections.
  *
- * SIGINT/SIGTERM stop the bridge and the worker first, then the engine, which closes its log
- * last. If any process dies on its own, the others are stopped the same way and the exit status
- * says so.
+ * LOCAL_PROJECTIONS=0 leaves the worker out (a load run starts it itself, after the load);
+ * LOCAL_RELAY=0 leaves the relay out (the feed then waits in RabbitMQ). With the worker, the
+ * bridge's monitor reads its /metrics (MONITOR_WORKER_METRICS_URLS, unless set) for the
+ * reconciliation SLO.
+ *
+ * SIGINT/SIGTERM stop the bridge, the worker and the relay first, then the engine, which closes
+ * its log last. If any process dies on its own, the others are stopped the same way and the exit
+ * status says so.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ledgerEnv } from './tigerbeetle/local';
+import { withWorkerMetricsUrl } from './worker-metrics-url';
 
 const ROOT = path.resolve(__dirname, '..');
 const ENGINE_ADDRESS_DEFAULT = '127.0.0.1:3100';
@@ -104,10 +111,13 @@ async function main(): Promise<void> {
     console.log(`ledger: TigerBeetle cluster ${env.TB_CLUSTER_ID ?? '0'} at ${env.TB_ADDRESSES}`);
   }
   if (stopping) return;
-  apps.set('bridge', start('bridge', 'bridge/src/main.ts', env));
-  if (env.LOCAL_PROJECTIONS !== '0') {
+  const workerRuns = env.LOCAL_PROJECTIONS !== '0';
+  // The monitor reads the worker's reconciliation count from its /metrics (the SLO's only source).
+  apps.set('bridge', start('bridge', 'bridge/src/main.ts', withWorkerMetricsUrl(env, workerRuns)));
+  if (workerRuns) {
     apps.set('projections', start('projections', 'projections/src/main.ts', env));
   }
+  if (env.LOCAL_RELAY !== '0') apps.set('relay', start('relay', 'changefeed/main.ts', env));
 }
 
 main().catch((error: unknown) => {

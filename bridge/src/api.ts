@@ -1,8 +1,8 @@
 /**
- * The API one bridge serves: every feature's routes on one listener. Hot routes (journals,
- * balances, raw transfer batches, journal and statement reads, health, monitor) go on the lean
- * router; the account control plane runs on express behind it. The only file that knows every
- * feature room; the HTTP room (./http) knows none.
+ * The API one bridge serves: every feature's routes on one router and one listener. The account
+ * control plane's routes hand their requests on to its express app; every other route is served
+ * by the router directly. The only file that knows every feature room; the HTTP room (./http)
+ * knows none.
  */
 import type http from 'node:http';
 import type { AccountService } from './accounts/service';
@@ -10,8 +10,8 @@ import type { BalanceReader } from './balances/reader';
 import { cachedBalanceRoutes } from './balances/routes';
 import { sendJson } from './http/respond';
 import { Router } from './http/router';
-import { createHandler } from './http/server';
-import { accountsApp } from './accounts/routes';
+import { createHandler } from './http/dispatch';
+import { ACCOUNT_ROUTES, accountsApp } from './accounts/routes';
 import { journalRoutes } from './journal/routes';
 import { transferRoutes } from './transfers/routes';
 import type { JournalService } from './journal/service';
@@ -43,6 +43,20 @@ export interface ApiDeps {
 }
 
 export function createApi(deps: ApiDeps): http.RequestListener {
+  const monitor = deps.monitor;
+  return createHandler({
+    router: apiRouter(deps),
+    log: deps.log,
+    observe:
+      monitor === undefined
+        ? undefined
+        : (res, pattern, method, path) =>
+            observeResponse(monitor, res, pattern ?? controlPlaneRoute(method, path), method),
+  });
+}
+
+/** Every route of the API. */
+export function apiRouter(deps: ApiDeps): Router {
   const router = new Router();
   router.on('GET', '/health', async ({ res }) => {
     sendJson(res, 200, { status: 'ok', ledger: deps.ledgerInfo });
@@ -60,16 +74,10 @@ export function createApi(deps: ApiDeps): http.RequestListener {
   transferRoutes(router, deps.ledger, deps.balances);
   journalReadRoutes(router, deps.reads);
   statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
-  const monitor = deps.monitor;
-  if (monitor !== undefined) monitorRoutes(router, monitor);
-  return createHandler({
-    router,
-    fallback: accountsApp(deps.accounts, deps.balances, deps.log),
-    log: deps.log,
-    observe:
-      monitor === undefined
-        ? undefined
-        : (res, pattern, method, path) =>
-            observeResponse(monitor, res, pattern ?? controlPlaneRoute(method, path), method),
-  });
+  if (deps.monitor !== undefined) monitorRoutes(router, deps.monitor);
+  const controlPlane = accountsApp(deps.accounts, deps.balances, deps.log);
+  for (const { method, pattern } of ACCOUNT_ROUTES) {
+    router.on(method, pattern, async ({ req, res }) => controlPlane(req, res));
+  }
+  return router;
 }

@@ -12,8 +12,10 @@ import { AccountService } from './accounts/service';
 import type { Config } from '../../core/config';
 import { OutcomePublisher, publisherOptionsFromConfig } from '../../events/publisher';
 import { createApi } from './api';
+import { connectionLimitsOf } from './http/connection';
 import { listen } from './http/server';
 import { JournalService } from './journal/service';
+import { openTopicPartitions } from './journal/topic-partitions';
 import { TransferBatcher } from '../../ledger/batcher';
 import { openLedger, probeLedger, type OpenedLedger } from '../../ledger/open';
 import type { Logger } from '../../core/logger';
@@ -23,6 +25,8 @@ import { batcherMetrics } from './monitor/metrics';
 import { Monitor } from './monitor/monitor';
 import { closePools, createPools } from '../../core/postgres/pool';
 import { BalanceReader } from './balances/reader';
+import { ExpiryFollower } from './balances/expiry-follower';
+import { createKafkaClient } from '../../events/kafka';
 import { ReplicaRouter } from '../../core/postgres/replicas';
 
 export interface RunningBridge {
@@ -77,6 +81,20 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
     // Without Redis the reader still serves (L1 and the ledger); /ready reports the degradation.
     await balances.start();
     cleanup.push(() => balances.close());
+    if (config.BALANCE_FOLLOW_EXPIRIES) {
+      const expiries = new ExpiryFollower({
+        kafka: createKafkaClient(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-expiries`, log),
+        topic: config.KAFKA_CHANGES_TOPIC,
+        groupId: `${config.KAFKA_CLIENT_ID}.balance-expiries`,
+        // The longest a cached balance lives (L2's TTL, L1's is shorter), with a margin.
+        relevantMs: config.BALANCE_L2_TTL_MS + 10_000,
+        onExpired: (ledgerIds, ledgerTimestampNs) =>
+          balances.onPosted(ledgerIds, ledgerTimestampNs),
+        logger: log,
+      });
+      expiries.startInBackground();
+      cleanup.push(() => expiries.stop());
+    }
     const replicas = new ReplicaRouter({
       primary: pools.primary,
       replicas: config.DATABASE_REPLICA_URLS.map((url, i) => ({ name: `replica${i + 1}`, url })),
@@ -122,6 +140,8 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       onBatch: monitor.onPublisherBatch,
     });
     cleanup.push(() => publisher.close());
+    const topic = await openTopicPartitions(config, log);
+    cleanup.push(topic.close);
     // A TigerBeetle client session keeps one request on the wire, so a second would only queue
     // in the client; the engine executes the next batch while the previous one's fsync runs.
     const batcher = new TransferBatcher(instrumentLedger(opened.ledger, monitor.metrics), {
@@ -150,6 +170,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
         topic: config.KAFKA_OUTCOMES_TOPIC,
         groupId: config.PROJECTIONS_GROUP_ID,
         consistencyWaitMs: config.CONSISTENCY_WAIT_MS,
+        partitions: topic.partitions,
       },
       ledgerInfo: { kind: opened.kind, at: opened.where },
       ready: async () => {
@@ -161,7 +182,7 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       log,
       monitor,
     });
-    const server = await listen(handler, config.HOST, config.PORT);
+    const server = await listen(handler, config.HOST, config.PORT, connectionLimitsOf(config));
     cleanup.push(() => server.close());
     log.info({ url: server.url }, 'listening');
 

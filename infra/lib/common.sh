@@ -17,6 +17,13 @@ REDIS_PORT=56379
 KAFKA_PORT=59092
 KAFKA_CONTROLLER_PORT=59093
 NGINX_PORT=58080
+# RabbitMQ (the ledger's change feed): AMQP, its Erlang distribution port, its own epmd (not the
+# system's 4369) and the port range rabbitmqctl's short-lived Erlang node may take.
+RABBITMQ_PORT=55672
+RABBITMQ_DIST_PORT=55673
+RABBITMQ_EPMD_PORT=54369
+RABBITMQ_CTL_DIST_PORT_MIN=55674
+RABBITMQ_CTL_DIST_PORT_MAX=55683
 
 # The application's PostgreSQL role and database (local development credentials, not secrets).
 APP_DB_USER=ledger

@@ -27,21 +27,73 @@ nginx_upstream_servers() {
   for upstream in "${upstreams[@]}"; do
     [[ "$upstream" =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] ||
       die "nginx: NGINX_UPSTREAMS entry '$upstream' is not HOST:PORT"
-    printf '    server %s max_fails=1 fail_timeout=2s;\n' "$upstream"
+    # max_conns = HTTP_MAX_CONNECTIONS (1024): past it the bridge would close the connection.
+    printf '    server %s max_fails=1 fail_timeout=2s max_conns=1024;\n' "$upstream"
   done
 }
 
+# nginx's own errors (no bridge instance answers, a body over the limit, a malformed request, ...)
+# in the API's error shape, {"error":{"code","message"}}, with the codes the bridge itself uses
+# for the same refusal (README "Error codes"). Answers from the bridge pass through untouched
+# (proxy_intercept_errors is off). The pages are internal URIs, not named locations: a request
+# nginx could not parse has no URI to redirect from. nginx answers no timeout: it closes a
+# connection whose header or body stops arriving. infra/nginx/production.conf has the same pages.
+nginx_error_pages() {
+  cat <<'EOF'
+    error_page 400 /.nginx-errors/bad_request;
+    error_page 404 /.nginx-errors/route_not_found;
+    error_page 413 /.nginx-errors/payload_too_large;
+    error_page 414 494 =431 /.nginx-errors/headers_too_large;
+    error_page 500 /.nginx-errors/internal_error;
+    error_page 502 503 =502 /.nginx-errors/bridge_unavailable;
+    error_page 504 /.nginx-errors/bridge_timeout;
+
+    location /.nginx-errors/ {
+      internal;
+      default_type "application/json; charset=utf-8";
+      location = /.nginx-errors/bad_request {
+        return 400 '{"error":{"code":"bad_request","message":"the request is not valid HTTP/1.1"}}';
+      }
+      location = /.nginx-errors/route_not_found {
+        return 404 '{"error":{"code":"route_not_found","message":"no route has this path"}}';
+      }
+      location = /.nginx-errors/payload_too_large {
+        return 413 '{"error":{"code":"payload_too_large","message":"the body is larger than the API accepts (8 MiB)"}}';
+      }
+      location = /.nginx-errors/headers_too_large {
+        return 431 '{"error":{"code":"headers_too_large","message":"the request line and headers are larger than the server accepts"}}';
+      }
+      location = /.nginx-errors/internal_error {
+        return 500 '{"error":{"code":"internal_error","message":"internal error"}}';
+      }
+      location = /.nginx-errors/bridge_unavailable {
+        add_header Retry-After 1 always;
+        return 502 '{"error":{"code":"bridge_unavailable","message":"no API instance answered; retry the same request"}}';
+      }
+      location = /.nginx-errors/bridge_timeout {
+        add_header Retry-After 1 always;
+        return 504 '{"error":{"code":"bridge_timeout","message":"the API instance did not answer in time; retry the same request"}}';
+      }
+    }
+EOF
+}
+
 nginx_write_config() {
-  local servers
+  local servers error_pages
   servers="$(nginx_upstream_servers)"
+  error_pages="$(nginx_error_pages)"
   mkdir -p "$NGINX_DIR/tmp"
   cat >"$NGINX_CONF" <<EOF
 # Written by infra/stack.sh on every start: edit infra/lib/nginx.sh instead.
+# Every limit mirrors the bridge's (core/config.ts HTTP_* defaults, README "Configuration");
+# infra/nginx/production.conf has the same ones, and test/unit/infra/nginx.test.ts compares them.
 worker_processes 2;
 pid $NGINX_PID;
 error_log $NGINX_ERROR_LOG warn;
 
 events {
+  # Each proxied request holds two connections (client and bridge): with at most 1024 towards
+  # the bridge (max_conns below), a worker still takes 3,000 clients.
   worker_connections 4096;
 }
 
@@ -52,15 +104,38 @@ http {
   fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
   uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
   scgi_temp_path $NGINX_DIR/tmp/scgi;
-  client_max_body_size 1m;
+  # "Server: nginx", without the version.
+  server_tokens off;
+  # The API's largest body (8 MiB: bulk journals and transfer batches); smaller per-route limits
+  # are the bridge's, which answers them itself.
+  client_max_body_size 8m;
+  # = HTTP_HEADERS_TIMEOUT_MS (10 s): the whole header must have arrived by then.
+  client_header_timeout 10s;
+  # Between two reads of a body (nginx has no whole-body timer): nginx reads a body whole before
+  # it forwards it, so a slow client holds one cheap nginx connection, never a bridge connection.
+  client_body_timeout 30s;
+  # A client that stops reading its answer: between two writes.
+  send_timeout 30s;
+  # = HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s): an idle client connection.
+  keepalive_timeout 65s;
+  # A request line or header line up to HTTP_MAX_HEADER_BYTES (16 KiB), the whole header up to
+  # twice that (the bridge answers 431 itself above its own 16 KiB).
+  large_client_header_buffers 2 16k;
 
   upstream bridge {
+    # Shared by the workers, so max_conns bounds the connections to an instance in all.
+    zone bridge 64k;
 $servers
     keepalive 64;
+    # Below HTTP_KEEP_ALIVE_TIMEOUT_MS (65 s): nginx closes an idle connection before the bridge
+    # does, so it never sends a request on one the bridge is closing (a 502).
+    keepalive_timeout 60s;
   }
 
   server {
     listen $BIND_HOST:$NGINX_PORT;
+
+$error_pages
 
     location = /nginx-health {
       access_log off;
@@ -74,7 +149,14 @@ $servers
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_hide_header X-Powered-By;
       proxy_connect_timeout 2s;
+      # Between two writes of a request to the bridge.
+      proxy_send_timeout 30s;
+      # Above the bridge's own bounds (a journal is answered, or 503, within
+      # LEDGER_REQUEST_TIMEOUT_MS = 5 s; a consistency wait is at most 10 s), so the bridge's
+      # typed answer comes first; past it the instance is stuck: a JSON 504, and the client
+      # retries with the same ids.
       proxy_read_timeout 30s;
       # Only failed connections move to the next instance; a POST that reached an instance is
       # never replayed by nginx (the client retries with the same journal id instead).

@@ -44,7 +44,12 @@ const run = async (ledger: Ledger): Promise<number> =>
 async function startServerProcess(dataDir: string) {
   const entry = path.join(__dirname, 'server-main.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    env: { ...process.env, ENGINE_DATA_DIR: dataDir, ENGINE_ADDRESS: '127.0.0.1:0' },
+    env: {
+      ...process.env,
+      ENGINE_DATA_DIR: dataDir,
+      ENGINE_ADDRESS: '127.0.0.1:0',
+      ENGINE_CHANGE_FEED: 'off',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = readline.createInterface({ input: child.stdout });

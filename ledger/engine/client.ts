@@ -16,6 +16,8 @@
  */
 import net from 'node:net';
 import { Operation } from 'tigerbeetle-node/dist/bindings';
+import { checkChangesFilter, decodeChangeEvents, encodeChangesFilter } from './change-codec';
+import type { LedgerChange } from './changes';
 import { decodeAccounts, decodeTransfers, encodeAccounts, encodeTransfers } from './codec';
 import {
   ACCOUNT_BALANCE_BYTES,
@@ -75,8 +77,13 @@ interface Pending {
   sent: boolean;
 }
 
+/** The port, and get_change_events as the embedded ledger answers it (./ledger.ts `changes`). */
+export interface EngineClientLedger extends Ledger {
+  changes(timestampMin: bigint, limit: number): Promise<LedgerChange[]>;
+}
+
 /** Connects, waiting up to connectTimeoutMs for the server; then keeps reconnecting by itself. */
-export async function openEngineClient(options: EngineClientOptions): Promise<Ledger> {
+export async function openEngineClient(options: EngineClientOptions): Promise<EngineClientLedger> {
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
   const client = new EngineClient(parseAddress(options.address), requestTimeoutMs);
   const connected = await client.waitConnected(options.connectTimeoutMs ?? requestTimeoutMs);
@@ -97,7 +104,7 @@ function sized(body: Buffer, bytes: number, operation: string): void {
   }
 }
 
-class EngineClient implements Ledger {
+class EngineClient implements EngineClientLedger {
   private readonly pending = new Map<number, Pending>();
   private socket: net.Socket | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -194,6 +201,15 @@ class EngineClient implements Ledger {
     const body = encodeQueryFilter(filter);
     return this.request('query_transfers', Operation.query_transfers, body, (b) =>
       decodeTransfers(b),
+    );
+  }
+
+  async changes(timestampMin: bigint, limit: number): Promise<LedgerChange[]> {
+    this.assertOpen('get_change_events');
+    checkChangesFilter(timestampMin, limit);
+    const body = encodeChangesFilter(timestampMin, limit);
+    return this.request('get_change_events', Operation.get_change_events, body, (b) =>
+      decodeChangeEvents(b),
     );
   }
 

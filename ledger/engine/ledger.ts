@@ -9,6 +9,9 @@
  * group-committed fdatasync covering it has returned. Reads are answered only after every write
  * they could reflect is durable, so nothing a caller sees can be lost by a crash.
  *
+ * Beyond the Ledger port it answers TigerBeetle's get_change_events (`changes`), which
+ * tigerbeetle-node does not offer: the engine's change feed (changefeed/engine-feed.ts) reads it.
+ *
  * This is a stand-in for development, CI and benchmarks of the bridge, not a TigerBeetle
  * replacement: one process, state in memory, no replication.
  */
@@ -23,7 +26,10 @@ import {
   checkQueryFilterWire,
   checkTransfersWire,
 } from '../wire';
+import { checkChangesFilter } from './change-codec';
+import type { LedgerChange } from './changes';
 import { decodeAccounts, decodeTransfers, encodeAccounts, encodeTransfers } from './codec';
+import { engineIdentity } from './identity';
 import { lockDataDir } from './lock';
 import { StateMachine } from './state-machine';
 import { type ReplayReport, type WalRecord, WriteAheadLog } from './wal';
@@ -60,12 +66,15 @@ export class EmbeddedLedger implements Ledger {
     private readonly clockNs: () => bigint,
     /** What the last open found in the log. */
     readonly recovery: ReplayReport,
+    /** The data directory's identity (./identity.ts): names its change feed's queues. */
+    readonly engineId: string,
   ) {}
 
   static async open(options: EmbeddedLedgerOptions): Promise<EmbeddedLedger> {
     fs.mkdirSync(options.dataDir, { recursive: true });
     const unlock = lockDataDir(options.dataDir);
     try {
+      const engineId = engineIdentity(options.dataDir, options.fsync ?? true);
       const machine = new StateMachine();
       const { wal, report } = await WriteAheadLog.open(
         `${options.dataDir}/${LOG_FILE}`,
@@ -78,6 +87,7 @@ export class EmbeddedLedger implements Ledger {
         unlock,
         options.clockNs ?? wallClockNs,
         report,
+        engineId,
       );
       ledger.schedulePulse();
       return ledger;
@@ -150,6 +160,18 @@ export class EmbeddedLedger implements Ledger {
       assertReplyLimit(filter.limit, 'query_transfers');
       return this.machine.queryTransfers(filter);
     });
+
+  /**
+   * TigerBeetle's get_change_events: the change events at or after `timestampMin` (0: from the
+   * first), in timestamp order, at most `limit` (0 finds nothing). Like every read it answers once
+   * what it returns is durable, so a feed never publishes an event a crash could take back.
+   */
+  changes(timestampMin: bigint, limit: number): Promise<LedgerChange[]> {
+    return this.read('get_change_events', () => {
+      checkChangesFilter(timestampMin, limit);
+      return this.machine.changes(timestampMin, limit);
+    });
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -19,7 +19,9 @@
  * - query_accounts / query_transfers: one 64-byte QueryFilter, TigerBeetle's layout
  *   (user_data_128 u128 @0, user_data_64 u64 @16, user_data_32 u32 @24, ledger u32 @28,
  *   code u16 @32, reserved 6 bytes @34, timestamp_min u64 @40, timestamp_max u64 @48,
- *   limit u32 @56, flags u32 @60).
+ *   limit u32 @56, flags u32 @60);
+ * - get_change_events: one 64-byte ChangeEventsFilter, its reply n × 384-byte ChangeEvent
+ *   (./change-codec.ts).
  *
  * Reply bodies, kind `ok`: create results as n × 16 bytes (timestamp u64 @0, status u32 @8,
  * reserved u32 @12 — TigerBeetle 0.17's CreateAccountResult/CreateTransferResult), accounts and
@@ -186,12 +188,12 @@ export function encodeErrorReply(
 
 // --- ids, results, balances --------------------------------------------------------------------
 
-function putU128(buf: Buffer, o: number, v: bigint): void {
+export function putU128(buf: Buffer, o: number, v: bigint): void {
   buf.writeBigUInt64LE(v & 0xffff_ffff_ffff_ffffn, o);
   buf.writeBigUInt64LE(v >> 64n, o + 8);
 }
 
-function getU128(buf: Buffer, o: number): bigint {
+export function getU128(buf: Buffer, o: number): bigint {
   const hi = buf.readBigUInt64LE(o + 8);
   const lo = buf.readBigUInt64LE(o);
   return hi === 0n ? lo : (hi << 64n) | lo;

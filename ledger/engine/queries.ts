@@ -1,6 +1,6 @@
 /**
  * The read operations: lookup_accounts, lookup_transfers, get_account_transfers,
- * get_account_balances, query_accounts, query_transfers.
+ * get_account_balances, query_accounts, query_transfers, and get_change_events.
  *
  * Semantics follow TigerBeetle's src/state_machine.zig: an invalid filter is not an error but an
  * empty result; timestamp_min and timestamp_max are inclusive, 0 meaning unbounded, and a bound
@@ -24,6 +24,13 @@ import {
   type Transfer,
   U128_MAX,
 } from '../port';
+import {
+  type ChangeAccount,
+  CHANGE_EVENTS_MAX,
+  CHANGE_TYPES,
+  type ChangeStore,
+  type LedgerChange,
+} from './changes';
 import {
   type AccountRec,
   CHUNK_MASK,
@@ -238,6 +245,79 @@ export function queryTransfers(state: LedgerState, filter: QueryFilter): Transfe
     found.push(readTransfer(state, row));
   }
   return found;
+}
+
+/**
+ * TigerBeetle's get_change_events: the events with a timestamp >= `timestampMin` (0: from the
+ * first), in timestamp order, at most `limit`. As its filter, a limit of 0 or a bound above its
+ * timestamp range finds nothing; a limit over one reply's worth never gets here (./ledger.ts).
+ */
+export function readChanges(
+  state: LedgerState,
+  timestampMin: bigint,
+  limit: number,
+): LedgerChange[] {
+  if (!Number.isInteger(limit) || limit < 0 || limit > CHANGE_EVENTS_MAX) {
+    throw new Error(`get_change_events: limit ${limit} out of [0, ${CHANGE_EVENTS_MAX}]`);
+  }
+  const found: LedgerChange[] = [];
+  if (limit === 0 || timestampMin > TIMESTAMP_MAX) return found;
+  const changes = state.changes;
+  const end = changes.count;
+  for (let p = changes.lowerBound(timestampMin); p < end && found.length < limit; p++) {
+    found.push(readChange(state, p));
+  }
+  return found;
+}
+
+function readChange(state: LedgerState, position: number): LedgerChange {
+  const changes = state.changes;
+  const transfers = state.transfers;
+  const row = changes.row(position);
+  const c = transfers.chunk(row);
+  const o = row & CHUNK_MASK;
+  return {
+    timestamp: changes.timestamp(position),
+    type: CHANGE_TYPES[changes.kind(position)]!,
+    ledger: c.ledger[o]!,
+    transfer: {
+      id: transfers.ids.keyAt(row),
+      amount: transfers.amount(row),
+      pendingId: transfers.pendingId(row),
+      userData128: transfers.userData128(row),
+      userData64: c.userData64[o]!,
+      userData32: c.userData32[o]!,
+      timeout: c.timeout[o]!,
+      code: c.code[o]!,
+      flags: c.flags[o]!,
+      timestamp: c.timestamp[o]!,
+    },
+    debitAccount: changeAccount(state.accounts[c.debit[o]!]!, changes, position, 0),
+    creditAccount: changeAccount(state.accounts[c.credit[o]!]!, changes, position, 1),
+  };
+}
+
+/** An account as of the event at `position`: balances and flags from the event. */
+function changeAccount(
+  a: AccountRec,
+  changes: ChangeStore,
+  position: number,
+  side: 0 | 1,
+): ChangeAccount {
+  const w = side * 4;
+  return {
+    id: a.id,
+    debitsPending: changes.balance(position, w),
+    debitsPosted: changes.balance(position, w + 1),
+    creditsPending: changes.balance(position, w + 2),
+    creditsPosted: changes.balance(position, w + 3),
+    userData128: a.user_data_128,
+    userData64: a.user_data_64,
+    userData32: a.user_data_32,
+    code: a.code,
+    flags: changes.flags(position, side),
+    timestamp: a.timestamp,
+  };
 }
 
 /** The first index in [0, n) whose timestamp is >= `timestamp`; timestamps ascend. */

@@ -3,26 +3,38 @@
  * several bridge instances (and the projection worker, and `ledger-bridge reconcile`) share.
  *
  * Settings (env): ENGINE_DATA_DIR (default .run/engine), ENGINE_FSYNC (default true),
- * ENGINE_ADDRESS (host:port, default 127.0.0.1:3100; port 0 picks a free one). Prints
- * `engine listening on <host>:<port>` once it serves; SIGTERM/SIGINT stop it gracefully
- * (in-flight requests are answered, the log is closed).
+ * ENGINE_ADDRESS (host:port, default 127.0.0.1:3100; port 0 picks a free one),
+ * ENGINE_CHANGE_FEED (default on): its CDC job, changefeed/engine-main.ts, runs beside it and is
+ * restarted whenever it exits (./feed-supervisor.ts), publishing every change event to RabbitMQ
+ * (AMQP_URL, AMQP_CDC_EXCHANGE) as the stack's `tigerbeetle amqp` does for a cluster; `off` for
+ * throwaway servers (tests, benchmarks), which would otherwise leave a progress queue per data
+ * directory in the broker. Prints `engine listening on <host>:<port>` once it serves;
+ * SIGTERM/SIGINT stop it gracefully (the feed first, then in-flight requests are answered and the
+ * log is closed).
  */
 import path from 'node:path';
+import { type FeedSupervisor, superviseChangeFeed } from './feed-supervisor';
 import { parseAddress } from './protocol';
 import { startEngineServer } from './server';
 
 const ADDRESS_DEFAULT = '127.0.0.1:3100';
 
-function fsyncSetting(value: string | undefined): boolean {
-  if (value === undefined || value === '' || value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw new Error(`ENGINE_FSYNC: expected true, false, 1 or 0, got ${JSON.stringify(value)}`);
+function onOff(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || ['true', '1', 'on'].includes(value)) return true;
+  if (['false', '0', 'off'].includes(value)) return false;
+  throw new Error(`${name}: expected on, off, true, false, 1 or 0, got ${JSON.stringify(value)}`);
 }
+
+const LOG = {
+  info: (fields: object, message: string) => console.error(JSON.stringify({ message, ...fields })),
+  error: (fields: object, message: string) => console.error(JSON.stringify({ message, ...fields })),
+};
 
 async function main(): Promise<void> {
   const dataDir =
     process.env.ENGINE_DATA_DIR ?? path.resolve(__dirname, '..', '..', '.run', 'engine');
-  const fsync = fsyncSetting(process.env.ENGINE_FSYNC);
+  const fsync = onOff('ENGINE_FSYNC', process.env.ENGINE_FSYNC);
+  const changeFeed = onOff('ENGINE_CHANGE_FEED', process.env.ENGINE_CHANGE_FEED);
   const { host, port } = parseAddress(process.env.ENGINE_ADDRESS ?? ADDRESS_DEFAULT);
   const server = await startEngineServer({ dataDir, fsync, host, port });
   const { recovery } = server.ledger;
@@ -30,20 +42,26 @@ async function main(): Promise<void> {
     `engine listening on ${server.address.host}:${server.address.port} ` +
       `(data ${dataDir}, fsync ${fsync}, recovery ${JSON.stringify(recovery, bigintJson)})`,
   );
+  const address = `${server.address.host}:${server.address.port}`;
+  const feed: FeedSupervisor | null = changeFeed
+    ? superviseChangeFeed({ address, engineId: server.ledger.engineId, log: LOG })
+    : null;
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    server.close().then(
-      () => {
-        console.log(`engine stopped (${signal})`);
-        process.exit(0);
-      },
-      (error: unknown) => {
-        console.error(`engine: close failed: ${(error as Error).message}`);
-        process.exit(1);
-      },
-    );
+    (feed?.stop() ?? Promise.resolve())
+      .then(() => server.close())
+      .then(
+        () => {
+          console.log(`engine stopped (${signal})`);
+          process.exit(0);
+        },
+        (error: unknown) => {
+          console.error(`engine: close failed: ${(error as Error).message}`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -24,6 +24,7 @@ import {
   encodeTransfers,
   TRANSFER_SIZE,
 } from './codec';
+import { decodeChangesFilter, encodeChangeEvents } from './change-codec';
 import { EmbeddedLedger } from './ledger';
 import {
   ACCOUNT_FILTER_BYTES,
@@ -340,6 +341,12 @@ function execute(
       return ledger
         .queryTransfers(decodeQueryFilter(body))
         .then((t) => records(requestId, encodeTransfers(t)));
+    case Operation.get_change_events: {
+      const { timestampMin, limit } = decodeChangesFilter(body);
+      return ledger
+        .changes(timestampMin, limit)
+        .then((c) => records(requestId, encodeChangeEvents(c)));
+    }
     default:
       throw new ProtocolError(`unknown operation ${operation}`);
   }

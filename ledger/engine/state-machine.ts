@@ -18,6 +18,11 @@
  * fails with a transient status (one that depends on the database state, see TRANSIENT below)
  * records its id, so any retry of that id gets `id_already_failed`.
  *
+ * Change events (TigerBeetle's `account_event`, read by `changes`): every transfer created records
+ * one, typed by its flags, with both accounts as they stand right after it; every expiry in
+ * `pulse` records a `two_phase_expired` one at the expiry's own timestamp. They are state like any
+ * other: a failing chain undoes them, and replaying the log records them again, identically.
+ *
  * Broken invariants (a commit timestamp that does not advance, a batch over the limit) throw: the
  * wrapper stops the engine rather than serve a state it cannot trust.
  */
@@ -35,10 +40,12 @@ import {
   type Transfer,
   TransferFlags,
 } from '../port';
+import { type LedgerChange, recordCreated } from './changes';
 import { createAccount } from './create-account';
 import { createTransfer } from './create-transfer';
+import { expire, takeExpired } from './pulse';
 import * as queries from './queries';
-import { CHUNK_MASK, LedgerState, PENDING_EXPIRED, TIMESTAMP_MAX, TIMESTAMP_MIN } from './state';
+import { LedgerState, TIMESTAMP_MAX, TIMESTAMP_MIN } from './state';
 import { UndoLog } from './undo';
 
 const LINKED = 1; // Same bit in AccountFlags and TransferFlags.
@@ -138,35 +145,19 @@ export class StateMachine {
   /**
    * TigerBeetle's pulse: releases pending transfers whose deadline is <= `timestamp`, in order of
    * deadline then creation, at most one batch (BATCH_EVENTS_MAX) and at most as many as there are
-   * unused timestamps since the last commit (expiry k of n happens at timestamp - n + k + 1).
-   * Returns how many expired.
+   * unused timestamps since the last commit. Expiry k of n happens at timestamp - n + k + 1, its
+   * change event's timestamp. Returns how many expired.
    */
   pulse(timestamp: bigint): number {
     this.assertCommitTimestamp(timestamp, 0);
-    const { state } = this;
-    const transfers = state.transfers;
-    const unused = timestamp - this.last;
-    const limit = unused < BigInt(BATCH_EVENTS_MAX) ? Number(unused) : BATCH_EVENTS_MAX;
-    let expired = 0;
-    while (expired < limit) {
-      const row = state.expiries.peekValid(transfers);
-      if (row < 0 || state.expiries.topDeadline() > timestamp) break;
-      state.expiries.pop();
-      const c = transfers.chunk(row);
-      const o = row & CHUNK_MASK;
-      const amount = transfers.amount(row);
-      const dr = state.accounts[c.debit[o]!]!;
-      const cr = state.accounts[c.credit[o]!]!;
-      dr.debits_pending -= amount;
-      cr.credits_pending -= amount;
-      // An expired closing transfer reopens the account, like a void.
-      if ((c.flags[o]! & TransferFlags.closing_debit) !== 0) dr.flags &= ~AccountFlags.closed;
-      if ((c.flags[o]! & TransferFlags.closing_credit) !== 0) cr.flags &= ~AccountFlags.closed;
-      c.pendingStatus[o] = PENDING_EXPIRED;
-      expired++;
+    if (this.undo.open) throw new Error('pulse: inside a linked chain');
+    const rows = takeExpired(this.state, this.last, timestamp);
+    const n = rows.length;
+    for (let k = 0; k < n; k++) {
+      expire(this.state, this.undo, rows[k]!, timestamp - BigInt(n - k - 1), this.last);
     }
     this.last = timestamp;
-    return expired;
+    return n;
   }
 
   /** Earliest deadline (ns) of a still-pending transfer, or null. */
@@ -201,6 +192,21 @@ export class StateMachine {
     return queries.queryTransfers(this.state, filter);
   }
 
+  /** TigerBeetle's get_change_events: events at or after `timestampMin`, in timestamp order. */
+  changes(timestampMin: bigint, limit: number): LedgerChange[] {
+    return queries.readChanges(this.state, timestampMin, limit);
+  }
+
+  /** Change events recorded (for tests and measurements). */
+  get changeCount(): number {
+    return this.state.changes.count;
+  }
+
+  /** Bytes the change events' columns take. */
+  get changeBytes(): number {
+    return this.state.changes.bytes;
+  }
+
   /** TigerBeetle's `execute_create`: chains, batch-level checks, then one event at a time. */
   private execute(events: readonly Event[], timestamp: bigint, kind: CreateKind): Result[] {
     const n = events.length;
@@ -225,6 +231,9 @@ export class StateMachine {
       }
       const status = this.eventStatus(event, i, linked, chainBroken, eventTimestamp);
       results[i] = { timestamp: this.resultTimestamp(event, status, eventTimestamp), status };
+      if (status === CREATED && kind === TRANSFERS) {
+        recordCreated(this.state, this.undo, results[i]!.timestamp);
+      }
       if (status !== CREATED) {
         if (chainStart >= 0 && !chainBroken) {
           chainBroken = true;

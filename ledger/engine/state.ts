@@ -10,9 +10,11 @@
  *   by a dense row number that is also their order of creation and of timestamp;
  * - ids map to row numbers through `IdIndex` (./id-index.ts), which also stores the ids;
  * - each account keeps the rows that touch it (its `get_account_transfers` index), and, when it
- *   has `flags.history`, its balance after each of those transfers (`get_account_balances`).
+ *   has `flags.history`, its balance after each of those transfers (`get_account_balances`);
+ * - the change events (`get_change_events`) in columns of their own (./changes.ts).
  */
 import { AccountFlags, U64_MAX } from '../port';
+import { ChangeStore } from './changes';
 import { IdIndex } from './id-index';
 
 /** TigerBeetle's TimestampRange: the top bit of a u64 timestamp is its LSM tombstone. */
@@ -358,6 +360,8 @@ export class LedgerState {
   /** Transfer ids that failed with a transient status: retries get `id_already_failed`. */
   readonly failedTransferIds = new IdIndex();
   readonly expiries = new ExpiryQueue();
+  /** One event per transfer created and per pending transfer expired, in timestamp order. */
+  readonly changes = new ChangeStore();
 
   account(id: bigint): AccountRec | undefined {
     const index = this.accountIds.get(id);

@@ -5,9 +5,11 @@
  * It never copies the state. Accounts and transfers are only ever appended, so the chain records
  * how many there were when it opened and truncates back to that; an account whose balances or
  * `closed` flag change is saved (once per chain) before its first change; a pending transfer
- * posted or voided in the chain has its status put back to pending. Outside a chain nothing is
- * recorded: a lone event runs every check before its first mutation.
+ * posted or voided in the chain has its status put back to pending; each change event recorded
+ * in the chain is removed again (or, where it replaced one, that one is put back). Outside a chain
+ * nothing is recorded: a lone event runs every check before its first mutation.
  */
+import type { SavedChange } from './changes';
 import { type AccountRec, type LedgerState, PENDING_PENDING } from './state';
 
 export class UndoLog {
@@ -21,6 +23,9 @@ export class UndoLog {
   private readonly savedBalances: bigint[] = [];
   private readonly savedFlags: number[] = [];
   private readonly resolvedPending: number[] = [];
+  /** Positions of the change events recorded in the chain, and what each replaced (or null). */
+  private readonly changePositions: number[] = [];
+  private readonly changesReplaced: (SavedChange | null)[] = [];
 
   get open(): boolean {
     return this.chain !== 0;
@@ -53,6 +58,13 @@ export class UndoLog {
     if (this.chain !== 0) this.resolvedPending.push(row);
   }
 
+  /** Call after recording a change event at `position` that replaced `replaced` (or nothing). */
+  saveChange(position: number, replaced: SavedChange | null): void {
+    if (this.chain === 0) return;
+    this.changePositions.push(position);
+    this.changesReplaced.push(replaced);
+  }
+
   /** The chain succeeded: forget its log. */
   closeChain(): void {
     this.chain = 0;
@@ -62,6 +74,11 @@ export class UndoLog {
   /** Undo every effect of the chain's events so far, newest first; the chain stays open. */
   rollback(state: LedgerState): void {
     if (this.chain === 0) throw new Error('undo: rollback outside a chain');
+    for (let i = this.changePositions.length - 1; i >= 0; i--) {
+      const replaced = this.changesReplaced[i]!;
+      if (replaced === null) state.changes.removeAt(this.changePositions[i]!);
+      else state.changes.restoreAt(this.changePositions[i]!, replaced);
+    }
     const transfers = state.transfers;
     while (transfers.count > this.transfersAtOpen) {
       const row = transfers.count - 1;
@@ -93,5 +110,7 @@ export class UndoLog {
     this.savedBalances.length = 0;
     this.savedFlags.length = 0;
     this.resolvedPending.length = 0;
+    this.changePositions.length = 0;
+    this.changesReplaced.length = 0;
   }
 }

@@ -14,7 +14,9 @@ import { readJsonBody } from '../../bridge/src/http/body';
 import { sendError, sendJson } from '../../bridge/src/http/respond';
 import { Router } from '../../bridge/src/http/router';
 import { JOURNAL_BODY_BYTES_MAX } from '../../bridge/src/journal/routes';
+import { connectionLimitsOf } from '../../bridge/src/http/connection';
 import { listen } from '../../bridge/src/http/server';
+import { loadConfig } from '../../core/config';
 import { parseJournal } from '../../bridge/src/journal/schema';
 import { createLogger, type Logger } from '../../core/logger';
 import { createAccount, readBalance } from './accounts';
@@ -114,7 +116,10 @@ export async function startBaseline(options: BaselineOptions): Promise<RunningBa
     const where = describe(options.databaseUrl, schema);
     const stats: JournalStats = { transactionRetries: 0 };
     const router = routes(pool, where, stats);
-    const server = await listen(handler(router, log), options.host ?? '127.0.0.1', options.port);
+    // The bridge's connection limits, from the same settings: only the storage differs.
+    const limits = connectionLimitsOf(loadConfig());
+    const host = options.host ?? '127.0.0.1';
+    const server = await listen(handler(router, log), host, options.port, limits);
     log.info({ url: server.url, where, poolSize }, 'baseline listening');
     let stopping: Promise<void> | null = null;
     const stop = async (): Promise<void> => {

@@ -3,7 +3,7 @@
  * [--backlog 50000] [--partitions 6] [--concurrency 2] [--batch 5000]`.
  *
  * 1. Drain: `--backlog` outcome events are published first, then a runner applies them with the
- *    worker's projections (journal store, hash chain, read models — PROJECTIONS): sustained
+ *    worker's projections (journal store, hash chain, holder dashboard — OUTCOME_PROJECTIONS): sustained
  *    projection throughput (events/s into PostgreSQL).
  * 2. Steady: events are published open-loop at `--rate` for `--seconds` while the runner keeps up:
  *    lag per event = PostgreSQL commit time − Kafka record timestamp (p50/p99/max).
@@ -21,7 +21,7 @@ import { createKafkaClient, ensureTopic } from '../../events/kafka';
 import { encodeOutcome } from '../../events/schema';
 import { migrateUp } from '../../core/postgres/migrate';
 import { createDirectPool } from '../../core/postgres/pool';
-import { PROJECTIONS } from '../../projections/src/all';
+import { OUTCOME_PROJECTIONS } from '../../projections/src/all';
 import { type CommitReport, ProjectionRunner } from '../../projections/src/runner';
 import { syntheticOutcome } from '../../events/synthetic';
 
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       pool,
       topic,
       groupId: `bench-${RUN}`,
-      projections: PROJECTIONS,
+      projections: OUTCOME_PROJECTIONS,
       logger,
       limits: {
         partitionsConcurrency: Number(args.concurrency),

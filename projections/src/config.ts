@@ -3,6 +3,7 @@
  * database, Kafka, the topic and PROJECTIONS_GROUP_ID, which the bridge's consistent reads share). Read from the environment once, validated, with defaults and units.
  */
 import { z } from 'zod';
+import { KAFKA_TUNING_DEFAULT } from '../../events/kafka';
 
 const boolean = z
   .enum(['true', 'false', '1', '0'])
@@ -20,6 +21,15 @@ const schema = z.object({
   PROJECTIONS_BATCH_EVENTS_MAX: z.coerce.number().int().positive().default(5_000),
   /** Partitions applied at once by one worker (each its own transaction). */
   PROJECTIONS_PARTITIONS_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  /**
+   * Bytes of one record (key + value) above which the runner dead-letters it (`oversized`)
+   * without parsing it: the topics' own max.message.bytes (8 MiB) by default.
+   */
+  PROJECTIONS_EVENT_BYTES_MAX: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(KAFKA_TUNING_DEFAULT.topicMessageBytesMax),
   /** How often the lag is polled (ms). */
   PROJECTIONS_LAG_POLL_MS: z.coerce.number().int().positive().default(2_000),
   /**

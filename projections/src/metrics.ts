@@ -8,6 +8,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
+import { DEAD_LETTER_REASONS } from './dead-letter';
+import type { PendingCount } from './dead-letter-table';
 import type { PeriodicReconcile } from './reconcile/periodic';
 import type { CommitReport, RunnerStats } from './runner';
 
@@ -18,6 +20,8 @@ const BATCH_BUCKETS = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
 
 export interface WorkerMetricsSources {
   runner: { stats(): RunnerStats };
+  /** The dead letters not replayed yet (projection_dead_letter); absent: the gauge stays empty. */
+  deadLetters?: { pending(): Promise<readonly PendingCount[]> } | null;
   /** Null when the worker does not reconcile (embedded engine). */
   reconciler?: Pick<PeriodicReconcile, 'lastMismatchCount' | 'failures'> | null;
 }
@@ -58,14 +62,15 @@ export function createWorkerMetrics(
   new client.Gauge({
     name: `${p}lag_events`,
     help: 'Events between the topic high watermark and the checkpoint, per partition',
-    labelNames: ['partition'],
+    labelNames: ['topic', 'partition'],
     registers,
     collect() {
       // The first metric collected: reads the runner's stats once for this scrape.
       const s = stats();
       this.reset();
       for (const part of s.partitions) {
-        if (part.lag !== null) this.set({ partition: String(part.partition) }, part.lag);
+        if (part.lag === null) continue;
+        this.set({ topic: part.topic, partition: String(part.partition) }, part.lag);
       }
     },
   });
@@ -81,7 +86,7 @@ export function createWorkerMetrics(
   follow('batches_committed_total', 'Projection transactions committed', (s) => s.batchesCommitted);
   follow('batches_failed_total', 'Projection transactions that failed', (s) => s.batchesFailed);
   follow('batches_fenced_total', 'Batches refused by a fenced checkpoint', (s) => s.batchesFenced);
-  follow('events_dead_lettered_total', 'Events sent to the DLQ', (s) => s.eventsDeadLettered);
+  deadLetterMetrics(registers, () => seen ?? stats(), sources.deadLetters ?? null);
   new client.Gauge({
     name: `${p}lag_poll_failures`,
     help: 'Consecutive failed lag polls (0 after a success)',
@@ -138,6 +143,49 @@ export function createWorkerMetrics(
       transaction.observe(ms / 1_000);
     },
   };
+}
+
+/**
+ * Dead letters: a counter per reason, following the runners' totals (the name predates the
+ * label: `sum` of it is the old series), and a gauge of the rows not replayed, per topic and
+ * reason, read from PostgreSQL at each scrape (it stays up until replay-dlq has run, whatever
+ * worker restarted meanwhile). A failed read keeps the last values.
+ */
+function deadLetterMetrics(
+  registers: client.Registry[],
+  stats: () => RunnerStats,
+  source: WorkerMetricsSources['deadLetters'],
+): void {
+  const last = new Map<string, number>();
+  new client.Counter({
+    name: `${WORKER_METRIC_PREFIX}events_dead_lettered_total`,
+    help: 'Events the projections skipped (sent to the DLQ and projection_dead_letter), by reason',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      const byReason = stats().eventsDeadLetteredByReason;
+      for (const reason of DEAD_LETTER_REASONS) {
+        const now = byReason[reason];
+        const before = last.get(reason) ?? 0;
+        // Every reason is exported from the start, at 0, so increase() sees the first one.
+        this.inc({ reason }, Math.max(0, now - before));
+        last.set(reason, Math.max(now, before));
+      }
+    },
+  });
+  new client.Gauge({
+    name: `${WORKER_METRIC_PREFIX}dead_letters_pending`,
+    help: 'Dead letters not replayed yet (projection_dead_letter), by topic and reason',
+    labelNames: ['topic', 'reason'],
+    registers,
+    async collect() {
+      if (source === null || source === undefined) return;
+      const rows = await source.pending().catch(() => null);
+      if (rows === null) return;
+      this.reset();
+      for (const row of rows) this.inc({ topic: row.topic, reason: row.reason }, row.count);
+    },
+  });
 }
 
 export interface MetricsServer {

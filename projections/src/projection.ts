@@ -16,14 +16,17 @@
  * offset). A projection must apply each `eventId` at most once (a unique key on it, ON CONFLICT
  * DO NOTHING), so the duplicate is a no-op — and a no-op in the same way on every rebuild.
  *
- * Poison events (undecodable, unknown version) never reach `apply`: the runner sends them to the
- * dead-letter topic with the reason and moves on.
+ * Poison events (undecodable, unknown version, oversized) never reach `apply`: the runner
+ * dead-letters them with the reason and moves on. An event `apply` cannot take is a throw, never
+ * a silent skip: the runner rolls back, applies the batch again in halves and dead-letters the
+ * event that fails alone (projections/README.md), so `apply` writes only through `tx`. A throw
+ * that means "not now" (a lost connection) is retried instead (./failure.ts).
  */
 import type { JournalOutcomeEventV1 } from '../../events/schema';
 import type { Queryable } from '../../core/postgres/pool';
 
-export interface ProjectedEvent {
-  event: JournalOutcomeEventV1;
+/** Where a record came from: every projected record carries its Kafka coordinates. */
+export interface Located {
   topic: string;
   partition: number;
   /** Kafka offset, decimal string (int64). */
@@ -32,11 +35,20 @@ export interface ProjectedEvent {
   timestamp: string;
 }
 
-export interface Projection {
+/** A journal outcome event (the bridge's, keyed by journal). */
+export interface ProjectedEvent extends Located {
+  event: JournalOutcomeEventV1;
+}
+
+/**
+ * A projection over one feed: the outcome events (`ProjectedEvent`, the default) or the ledger's
+ * change events (`ProjectedChange`, projections/src/changes/feed.ts).
+ */
+export interface Projection<E extends Located = ProjectedEvent> {
   /** Stable name: checkpoints, metrics and `ledger-bridge projections rebuild <name>` use it. */
   readonly name: string;
   /** The tables it owns and may truncate on a rebuild, in dependency order. */
   readonly tables: readonly string[];
   /** Applies the events of one partition's batch, in order, inside the runner's transaction. */
-  apply(tx: Queryable, events: readonly ProjectedEvent[]): Promise<void>;
+  apply(tx: Queryable, events: readonly E[]): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
- * The projection runner: a kafkajs consumer group over the journal outcome topic that applies
- * each partition's batch to every projection and advances that partition's checkpoint in ONE
+ * The projection runner: a kafkajs consumer group over one feed's topic that applies each
+ * partition's batch to every projection and advances that partition's checkpoint in ONE
  * PostgreSQL transaction (the contract in ./projection.ts).
  *
  * - Where to read from is PostgreSQL's checkpoint, never Kafka's committed offset: before the
@@ -8,82 +8,67 @@
  *   seeks there; messages below it are skipped, a batch that starts above it triggers a seek.
  * - The checkpoint update is fenced (./checkpoints.ts): if another worker moved it meanwhile, the
  *   batch rolls back, the runner re-reads the checkpoint and seeks; nothing is applied twice.
- * - An undecodable message goes to `<topic>.dlq` (acks=all) before the transaction that moves the
- *   checkpoint past it; it never blocks the partition.
+ * - No partition stalls on one event. A record above `eventBytesMax` or undecodable is a dead
+ *   letter from the start. A transaction that fails is classified (./failure.ts):
+ *   - transient (the database or Kafka unavailable, a lost race): the partition is paused and
+ *     `eachBatch` returns at once, so the other partitions keep the consumer's slots; a timer
+ *     resumes it after an exponential backoff, from its checkpoint;
+ *   - data (anything else): the chunk is applied again in halves, each its own transaction with
+ *     its checkpoint, down to the one event that fails alone (twice: in its chunk and alone).
+ *     That event is dead-lettered (`apply_failed`) and the partition moves on; the others are
+ *     applied, in order.
+ * - A dead letter goes to `<topic>.dlq` (acks=all) before the transaction that records it in
+ *   `projection_dead_letter` and moves the checkpoint past it (./dead-letter.ts): the table is
+ *   exactly what was skipped, for `ledger-bridge projections replay-dlq` and the reconciler.
  * - Offsets are also committed to Kafka after the PostgreSQL commit, best effort and throttled,
  *   only so `kafka-consumer-groups` shows the group's lag.
- * - Nothing here dies on one error: a failed batch is logged with its coordinates, the partition
- *   backs off (exponentially, bounded) and resumes from its checkpoint; the lag poll likewise.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type pg from 'pg';
-import { EventDecodeError } from '../../events/errors';
 import { ensureTopic } from '../../events/kafka';
-import { decodeOutcome } from '../../events/schema';
 import type { Logger } from '../../core/logger';
 import { withTransaction } from '../../core/postgres/pool';
-import { advanceCheckpoint, readCheckpoint, readCheckpoints } from './checkpoints';
+import { advanceCheckpoint, readCheckpoint } from './checkpoints';
 import { type DeadLetter, DeadLetterSink, dlqTopicOf } from './dead-letter';
-import type { ProjectedEvent, Projection } from './projection';
+import { deadLetterTableExists, recordDeadLetters } from './dead-letter-table';
+import { classifyFailure } from './failure';
+import { type Feed, outcomeFeed } from './feed';
+import { LagPoll } from './lag';
+import { type PauseActions, PartitionPauses } from './pauses';
+import type { Located, ProjectedEvent, Projection } from './projection';
+import {
+  type Clock,
+  type CommitReport,
+  consumerConfig,
+  type RunnerLimits,
+  runnerLimits,
+  type RunnerStats,
+  RunnerTally,
+  systemClock,
+} from './runner-types';
+import { describeFailure, letterOf, type Origin, screen } from './screen';
 
-/** Time behind a small interface so tests can run backoff without waiting. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+export {
+  type Clock,
+  combinedStats,
+  type CommitReport,
+  type PartitionStats,
+  RUNNER_LIMITS_DEFAULT,
+  type RunnerLimits,
+  type RunnerStats,
+  systemClock,
+} from './runner-types';
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-export interface RunnerLimits {
-  /** Events per PostgreSQL transaction; a larger Kafka batch is applied in several. */
-  batchEventsMax: number;
-  /** Partitions whose batches are applied at once (each its own transaction and connection). */
-  partitionsConcurrency: number;
-  /** Bytes kafkajs fetches per partition per request: bounds a batch's size in memory. */
-  fetchBytesPerPartitionMax: number;
-  /** Longest the broker holds a fetch open waiting for data (ms): the idle latency floor. */
-  fetchWaitMs: number;
-  /** How often the lag (high watermark − checkpoint) is polled (ms). */
-  lagPollMs: number;
-  /** Least time between two best-effort Kafka offset commits of one partition (ms). */
-  kafkaCommitIntervalMs: number;
-  /** Backoff after a failed batch or poll: doubles from the first, bounded by the max (ms). */
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  /** kafkajs heartbeats while a long transaction runs (ms); below the session timeout / 3. */
-  heartbeatMs: number;
-  sessionTimeoutMs: number;
-  /** acks=all wait for a dead-letter send (ms). */
-  dlqAckTimeoutMs: number;
-}
-
-export const RUNNER_LIMITS_DEFAULT: RunnerLimits = {
-  // ~5 MB of 860-byte events: a few statements of a few thousand rows each.
-  batchEventsMax: 5_000,
-  partitionsConcurrency: 2,
-  fetchBytesPerPartitionMax: 4 * 1024 * 1024,
-  fetchWaitMs: 100,
-  lagPollMs: 2_000,
-  kafkaCommitIntervalMs: 1_000,
-  backoffInitialMs: 100,
-  // Long enough not to hammer a down database, short enough to resume within a minute.
-  backoffMaxMs: 30_000,
-  heartbeatMs: 3_000,
-  sessionTimeoutMs: 30_000,
-  dlqAckTimeoutMs: 5_000,
-};
-
-export interface RunnerOptions {
+export interface RunnerOptions<E extends Located = ProjectedEvent> {
   kafka: Kafka;
   /** The primary (through PgBouncer in production): one transaction per batch. */
   pool: pg.Pool;
   topic: string;
   /** Consumer group and checkpoint namespace, e.g. `ledger-bridge.projections`. */
   groupId: string;
-  projections: readonly Projection[];
+  projections: readonly Projection<E>[];
+  /** How the topic's records decode: the outcome events by default. */
+  feed?: Feed<E>;
   logger: Logger;
   /** Partitions of the topic when this runner has to create it (the publisher usually does). */
   topicPartitions?: number;
@@ -92,36 +77,6 @@ export interface RunnerOptions {
   clock?: Clock;
   /** Called after every committed transaction (benchmarks, tests). */
   onCommit?: (report: CommitReport) => void;
-}
-
-export interface CommitReport {
-  partition: number;
-  events: number;
-  deadLettered: number;
-  nextOffset: bigint;
-  /** Kafka record timestamps (ms) of the batch's messages: lag = now − these. */
-  recordTimestampsMs: number[];
-  committedAtMs: number;
-}
-
-export interface PartitionStats {
-  partition: number;
-  nextOffset: string | null;
-  highWatermark: string | null;
-  /** high watermark − next offset, or null before the first poll. */
-  lag: number | null;
-}
-
-export interface RunnerStats {
-  batchesCommitted: number;
-  eventsApplied: number;
-  eventsDeadLettered: number;
-  batchesFenced: number;
-  batchesFailed: number;
-  lagPollFailures: number;
-  partitions: PartitionStats[];
-  /** Sum of every partition's lag at the last poll. */
-  lagTotal: number | null;
 }
 
 /** A fenced checkpoint: the transaction rolls back with this. */
@@ -139,31 +94,30 @@ interface PartitionState {
   lastKafkaCommitMs: number;
 }
 
-export class ProjectionRunner {
+export class ProjectionRunner<E extends Located = ProjectedEvent> {
   private readonly limits: RunnerLimits;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly feed: Feed<E>;
   private readonly states = new Map<number, PartitionState>();
-  /** Consecutive failed batches per partition: the backoff's exponent. */
-  private readonly failures = new Map<number, number>();
+  /** Partitions paused after a transient failure, until their timer resumes them. */
+  private readonly pauses: PartitionPauses;
+  /** This member's partitions, as of the last group join. */
+  private assigned = new Set<number>();
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private dlq: DeadLetterSink | null = null;
-  private lagTimer: NodeJS.Timeout | null = null;
-  private lagFailures = 0;
+  /** False when migration 0008 is missing: dead letters then go to the topic only. */
+  private recordInTable = true;
+  private lag: LagPoll | null = null;
   private stopping: Promise<void> | null = null;
-  private readonly counters = {
-    batchesCommitted: 0,
-    eventsApplied: 0,
-    eventsDeadLettered: 0,
-    batchesFenced: 0,
-    batchesFailed: 0,
-  };
-  private partitionStats = new Map<number, PartitionStats>();
+  private readonly tally = new RunnerTally();
 
-  constructor(private readonly options: RunnerOptions) {
-    this.limits = { ...RUNNER_LIMITS_DEFAULT, ...options.limits };
+  constructor(private readonly options: RunnerOptions<E>) {
+    this.feed = options.feed ?? (outcomeFeed as unknown as Feed<E>);
+    this.limits = runnerLimits(options.limits);
     this.clock = options.clock ?? systemClock;
+    this.pauses = new PartitionPauses(this.limits, this.pauseActions());
     this.log = options.logger.child({
       component: 'projection-runner',
       group: options.groupId,
@@ -183,29 +137,24 @@ export class ProjectionRunner {
       logger: this.log,
     });
     await ensureTopic(admin, dlqTopicOf(topic), 1, replication, { logger: this.log });
+    this.recordInTable = await deadLetterTableExists(this.options.pool);
+    if (!this.recordInTable) {
+      this.log.error(
+        'projection_dead_letter is missing (migration 0008): dead letters are sent to the DLQ topic only',
+      );
+    }
     this.dlq = new DeadLetterSink(kafka, this.limits.dlqAckTimeoutMs);
     await this.dlq.connect();
-    const consumer = kafka.consumer({
-      groupId,
-      maxBytesPerPartition: this.limits.fetchBytesPerPartitionMax,
-      maxBytes: this.limits.fetchBytesPerPartitionMax * Math.max(1, info.partitions),
-      maxWaitTimeInMs: this.limits.fetchWaitMs,
-      sessionTimeout: this.limits.sessionTimeoutMs,
-      heartbeatInterval: this.limits.heartbeatMs,
-      allowAutoTopicCreation: false,
-      retry: {
-        retries: 5,
-        // The consumer restarts after a crash kafkajs could not retry away: never dies for good.
-        restartOnFailure: async (error) => {
-          this.log.error({ err: error }, 'Kafka consumer crashed; restarting');
-          return true;
-        },
-      },
-    });
+    const consumer = kafka.consumer(
+      consumerConfig(groupId, this.limits, info.partitions, (error) => {
+        this.log.error({ err: error }, 'Kafka consumer crashed; restarting');
+      }),
+    );
     this.consumer = consumer;
     // A (re)assignment: every partition's position is read from PostgreSQL again.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.states.clear();
+      this.assigned = new Set(payload.memberAssignment[topic] ?? []);
       this.log.info({ assigned: payload.memberAssignment }, 'partitions assigned');
     });
     await consumer.connect();
@@ -216,14 +165,20 @@ export class ProjectionRunner {
       partitionsConsumedConcurrently: this.limits.partitionsConcurrency,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.scheduleLagPoll(0);
+    this.lag = new LagPoll(
+      { admin, db: this.options.pool, group: groupId, topic },
+      this.limits,
+      this.log,
+    );
+    this.lag.start();
     this.log.info({ projections: this.options.projections.map((p) => p.name) }, 'runner started');
   }
 
   /** Finishes the batch in progress, then leaves the group and disconnects. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      if (this.lagTimer !== null) clearTimeout(this.lagTimer);
+      this.lag?.stop();
+      this.pauses.close();
       await this.consumer?.disconnect().catch((error: unknown) => {
         this.log.warn({ err: error }, 'consumer disconnect failed');
       });
@@ -235,62 +190,12 @@ export class ProjectionRunner {
   }
 
   stats(): RunnerStats {
-    const partitions = [...this.partitionStats.values()].sort((a, b) => a.partition - b.partition);
-    const lags = partitions.map((p) => p.lag);
-    const lagTotal = lags.some((lag) => lag === null)
-      ? null
-      : lags.reduce<number>((sum, lag) => sum + (lag ?? 0), 0);
-    return {
-      ...this.counters,
-      lagPollFailures: this.lagFailures,
-      partitions,
-      lagTotal: partitions.length === 0 ? null : lagTotal,
-    };
+    return this.tally.stats(this.lag?.partitions() ?? [], this.lag?.failures() ?? 0);
   }
 
   /** Polls the lag now (also runs every `lagPollMs`). */
   async pollLag(): Promise<void> {
-    const admin = this.admin;
-    if (admin === null) return;
-    const { groupId, topic, pool } = this.options;
-    const [offsets, checkpoints] = await Promise.all([
-      admin.fetchTopicOffsets(topic),
-      readCheckpoints(pool, groupId, topic),
-    ]);
-    const stats = new Map<number, PartitionStats>();
-    for (const { partition, high, low } of offsets) {
-      const next = checkpoints.get(partition) ?? BigInt(low);
-      stats.set(partition, {
-        partition,
-        nextOffset: checkpoints.get(partition)?.toString() ?? null,
-        highWatermark: high,
-        lag: Number(BigInt(high) - next),
-      });
-    }
-    this.partitionStats = stats;
-  }
-
-  private scheduleLagPoll(delayMs: number): void {
-    if (this.stopping !== null) return;
-    this.lagTimer = setTimeout(() => {
-      this.pollLag().then(
-        () => {
-          this.lagFailures = 0;
-          this.scheduleLagPoll(this.limits.lagPollMs);
-        },
-        (error: unknown) => {
-          this.lagFailures += 1;
-          this.log.warn({ err: error, failures: this.lagFailures }, 'lag poll failed');
-          this.scheduleLagPoll(Math.max(this.limits.lagPollMs, this.backoffMs(this.lagFailures)));
-        },
-      );
-    }, delayMs);
-    this.lagTimer.unref();
-  }
-
-  private backoffMs(failures: number): number {
-    const exponent = Math.min(Math.max(failures - 1, 0), 30);
-    return Math.min(this.limits.backoffMaxMs, this.limits.backoffInitialMs * 2 ** exponent);
+    await this.lag?.poll();
   }
 
   /** The partition's position, read from PostgreSQL on first use after an assignment. */
@@ -305,12 +210,7 @@ export class ProjectionRunner {
       const low = offsets.find((o) => o.partition === partition)?.low ?? '0';
       next = BigInt(low);
     }
-    const state: PartitionState = {
-      row,
-      next,
-      soughtTo: null,
-      lastKafkaCommitMs: 0,
-    };
+    const state: PartitionState = { row, next, soughtTo: null, lastKafkaCommitMs: 0 };
     this.states.set(partition, state);
     return state;
   }
@@ -322,12 +222,13 @@ export class ProjectionRunner {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    if (payload.isStale() || batch.isEmpty()) return;
+    // A paused partition's batch fetched before the pause: its timer seeks and resumes it.
+    if (payload.isStale() || batch.isEmpty() || this.pauses.isPaused(batch.partition)) return;
     let state: PartitionState;
     try {
       state = await this.stateOf(batch.partition);
     } catch (error) {
-      await this.failed(payload, null, error);
+      this.backOff(batch.partition, null, error);
       return;
     }
     const messages: KafkaMessage[] = [];
@@ -351,86 +252,141 @@ export class ProjectionRunner {
       );
     }
     for (let i = 0; i < messages.length; i += this.limits.batchEventsMax) {
-      if (!payload.isRunning() || payload.isStale()) return;
       const chunk = messages.slice(i, i + this.limits.batchEventsMax);
-      const ok = await this.applyChunk(payload, state, chunk);
-      if (!ok) return;
+      if (!(await this.applyChunk(payload, state, chunk, false))) return;
     }
   }
 
-  private decode(partition: number, chunk: KafkaMessage[]) {
-    const events: ProjectedEvent[] = [];
-    const letters: DeadLetter[] = [];
-    const { topic } = this.options;
-    for (const message of chunk) {
-      try {
-        const event = decodeOutcome(message.value);
-        events.push({
-          event,
-          topic,
-          partition,
-          offset: message.offset,
-          timestamp: message.timestamp,
-        });
-      } catch (error) {
-        if (!(error instanceof EventDecodeError)) throw error;
-        letters.push({
-          topic,
-          partition,
-          offset: message.offset,
-          timestamp: message.timestamp,
-          key: message.key,
-          value: message.value,
-          headers: message.headers,
-          error,
-        });
-      }
-    }
-    return { events, letters };
-  }
-
-  /** One transaction: every projection, then the fenced checkpoint. False: stop this batch. */
+  /**
+   * Applies a chunk in one transaction. On a data failure, applies it again in halves (each its
+   * own transaction) down to the event that fails alone, which is dead-lettered. False: the
+   * partition stopped here (fenced, transient failure, revoked), and this batch is over.
+   */
   private async applyChunk(
     payload: EachBatchPayload,
     state: PartitionState,
     chunk: KafkaMessage[],
+    isolating: boolean,
   ): Promise<boolean> {
+    if (!payload.isRunning() || payload.isStale()) return false;
+    const { partition } = payload.batch;
+    try {
+      await this.commit(payload, state, chunk, null);
+      return true;
+    } catch (error) {
+      if (!(await this.isDataFailure(payload, state, error))) return false;
+      this.tally.batchesFailed += 1;
+      if (isolating && chunk.length === 1) {
+        return this.deadLetterAlone(payload, state, chunk[0]!, error);
+      }
+      const [first, last] = [chunk[0]!.offset, chunk.at(-1)!.offset];
+      this.log.warn(
+        { err: error, partition, first, last, events: chunk.length },
+        'projection transaction failed on its data; isolating the event that fails',
+      );
+      if (chunk.length === 1) return this.applyChunk(payload, state, chunk, true);
+      const middle = Math.ceil(chunk.length / 2);
+      if (!(await this.applyChunk(payload, state, chunk.slice(0, middle), true))) return false;
+      return this.applyChunk(payload, state, chunk.slice(middle), true);
+    }
+  }
+
+  /** The one event that failed alone: dead-lettered in the transaction that skips it. */
+  private async deadLetterAlone(
+    payload: EachBatchPayload,
+    state: PartitionState,
+    message: KafkaMessage,
+    error: unknown,
+  ): Promise<boolean> {
+    const letter = letterOf(
+      this.originOf(payload),
+      message,
+      'apply_failed',
+      describeFailure(error),
+    );
+    try {
+      await this.commit(payload, state, [message], letter);
+      return true;
+    } catch (failure) {
+      // Nothing is skipped unrecorded: a dead letter that cannot be recorded is retried later.
+      if (await this.isDataFailure(payload, state, failure)) {
+        this.backOff(payload.batch.partition, state, failure);
+      }
+      return false;
+    }
+  }
+
+  /** Fenced and transient failures are handled here (false); true: a data failure. */
+  private async isDataFailure(
+    payload: EachBatchPayload,
+    state: PartitionState,
+    error: unknown,
+  ): Promise<boolean> {
+    if (error instanceof FencedError) {
+      await this.fenced(payload, state);
+      return false;
+    }
+    if (classifyFailure(error) === 'transient') {
+      this.backOff(payload.batch.partition, state, error);
+      return false;
+    }
+    return true;
+  }
+
+  private originOf(payload: EachBatchPayload): Origin {
+    return {
+      group: this.options.groupId,
+      topic: this.options.topic,
+      partition: payload.batch.partition,
+    };
+  }
+
+  /**
+   * One transaction: every projection over the chunk's events, its dead letters recorded, the
+   * fenced checkpoint past the chunk, and, before COMMIT, the dead letters sent to the DLQ topic.
+   * So no checkpoint passes a record missing from the topic, and a transaction that fails on its
+   * data (to be isolated) has sent nothing. `failed`: the chunk is that one event, dead-lettered.
+   */
+  private async commit(
+    payload: EachBatchPayload,
+    state: PartitionState,
+    chunk: KafkaMessage[],
+    failed: DeadLetter | null,
+  ): Promise<void> {
     const { partition } = payload.batch;
     const { topic, groupId: group, pool, projections } = this.options;
     const next = BigInt(chunk.at(-1)!.offset) + 1n;
+    const { events, letters } =
+      failed === null
+        ? screen(this.feed, this.originOf(payload), chunk, this.limits.eventBytesMax)
+        : { events: [], letters: [failed] };
     const beat = setInterval(() => {
       payload.heartbeat().catch(() => undefined);
     }, this.limits.heartbeatMs);
     try {
-      const { events, letters } = this.decode(partition, chunk);
-      if (letters.length > 0) {
-        await this.dlq!.send(letters);
-        for (const letter of letters) {
-          this.log.warn(
-            { partition, offset: letter.offset, reason: letter.error.code, err: letter.error },
-            'undecodable event dead-lettered',
-          );
-        }
-      }
       await withTransaction(pool, async (tx) => {
         if (events.length > 0) {
           for (const projection of projections) await projection.apply(tx, events);
         }
+        if (this.recordInTable) await recordDeadLetters(tx, letters);
         const moved = await advanceCheckpoint(tx, { group, topic, partition }, state.row, next);
         if (!moved) throw new FencedError(`checkpoint of partition ${partition} moved`);
+        await this.dlq!.send(letters);
       });
-      state.row = next;
-      state.next = next;
-      this.failures.delete(partition);
-      for (const message of chunk) payload.resolveOffset(message.offset);
-      this.committed(payload, state, chunk, events.length, letters.length);
-      return true;
-    } catch (error) {
-      await this.failed(payload, state, error);
-      return false;
     } finally {
       clearInterval(beat);
     }
+    state.row = next;
+    state.next = next;
+    this.pauses.succeeded(partition);
+    for (const message of chunk) payload.resolveOffset(message.offset);
+    for (const letter of letters) {
+      this.log.warn(
+        { partition, offset: letter.offset, reason: letter.reason, message: letter.message },
+        'event dead-lettered',
+      );
+    }
+    this.committed(payload, state, chunk, events.length, letters);
   }
 
   private committed(
@@ -438,17 +394,15 @@ export class ProjectionRunner {
     state: PartitionState,
     chunk: KafkaMessage[],
     events: number,
-    deadLettered: number,
+    letters: readonly DeadLetter[],
   ): void {
     const { partition } = payload.batch;
-    this.counters.batchesCommitted += 1;
-    this.counters.eventsApplied += events;
-    this.counters.eventsDeadLettered += deadLettered;
+    this.tally.committed(events, letters);
     const now = this.clock.now();
     this.options.onCommit?.({
       partition,
       events,
-      deadLettered,
+      deadLettered: letters.length,
       nextOffset: state.next,
       recordTimestampsMs: chunk.map((m) => Number(m.timestamp)),
       committedAtMs: now,
@@ -463,44 +417,50 @@ export class ProjectionRunner {
     }
   }
 
-  /**
-   * A batch that did not commit: fenced (another worker moved the checkpoint) or failed. Either
-   * way the position is read from PostgreSQL again and the partition seeks there; a failure also
-   * backs off first, heartbeating so the group keeps the partition.
-   */
-  private async failed(
-    payload: EachBatchPayload,
-    state: PartitionState | null,
-    error: unknown,
-  ): Promise<void> {
+  /** Another worker moved the checkpoint: the batch rolled back; resume from the checkpoint. */
+  private async fenced(payload: EachBatchPayload, state: PartitionState): Promise<void> {
     const { partition } = payload.batch;
-    const failures = (this.failures.get(partition) ?? 0) + 1;
+    this.tally.batchesFenced += 1;
     this.states.delete(partition);
-    if (error instanceof FencedError) {
-      this.counters.batchesFenced += 1;
-      this.log.warn(
-        { partition, expected: String(state?.row) },
-        'checkpoint moved by another worker; batch rolled back',
-      );
-    } else {
-      this.failures.set(partition, failures);
-      this.counters.batchesFailed += 1;
-      const delayMs = this.backoffMs(failures);
-      this.log.error(
-        { err: error, partition, next: String(state?.next), failures, delayMs },
-        'projection batch failed; backing off',
-      );
-      const until = this.clock.now() + delayMs;
-      while (this.clock.now() < until && payload.isRunning()) {
-        await this.clock.sleep(Math.min(this.limits.heartbeatMs, until - this.clock.now()));
-        await payload.heartbeat().catch(() => undefined);
-      }
-    }
+    this.log.warn(
+      { partition, expected: String(state.row) },
+      'checkpoint moved by another worker; batch rolled back',
+    );
     if (!payload.isRunning()) return;
     try {
       this.seek(partition, await this.stateOf(partition));
-    } catch (readError) {
-      this.log.error({ err: readError, partition }, 'checkpoint unreadable; retried next batch');
+    } catch (error) {
+      this.backOff(partition, null, error);
     }
+  }
+
+  /**
+   * A transient failure: the partition pauses at once (its eachBatch returns, freeing the slot
+   * for the others) and a timer resumes it from its checkpoint after the backoff.
+   */
+  private backOff(partition: number, state: PartitionState | null, error: unknown): void {
+    const { failures, delayMs } = this.pauses.failed(partition);
+    this.tally.batchesFailed += 1;
+    this.states.delete(partition);
+    this.log.error(
+      { err: error, partition, next: String(state?.next), failures, delayMs },
+      'projection transaction failed (transient); partition paused, backing off',
+    );
+    if (this.stopping === null) this.pauses.pause(partition, delayMs);
+  }
+
+  private pauseActions(): PauseActions {
+    const at = (partition: number) => [{ topic: this.options.topic, partitions: [partition] }];
+    return {
+      pause: (partition) => this.consumer?.pause(at(partition)),
+      // A partition lost meanwhile is only resumed: its next owner reads its own position.
+      prepare: async (partition) => {
+        if (this.assigned.has(partition)) this.seek(partition, await this.stateOf(partition));
+      },
+      resume: (partition) => this.consumer?.resume(at(partition)),
+      onResumeFailed: (partition, error, delayMs) => {
+        this.log.warn({ err: error, partition, delayMs }, 'checkpoint unreadable; still paused');
+      },
+    };
   }
 }

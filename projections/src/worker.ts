@@ -1,6 +1,7 @@
 /**
- * The projection worker: migrations up, then a ProjectionRunner over the outcome topic with the
- * registered projections, until `stop()` (SIGTERM in ./main.ts) lets the batch in progress finish.
+ * The projection worker: migrations up, then two ProjectionRunners — one over the bridge's outcome
+ * topic (journal metadata), one over the ledger's change topic (balances, statements, every ledger
+ * event) — until `stop()` (SIGTERM in ./main.ts) lets the batches in progress finish.
  */
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
@@ -11,16 +12,22 @@ import type { Logger } from '../../core/logger';
 import { migrateUp } from '../../core/postgres/migrate';
 import { createDirectPool, createPools, type Pools } from '../../core/postgres/pool';
 import type { ProjectionsConfig } from './config';
-import type { Projection } from './projection';
-import { PROJECTIONS } from './all';
+import type { Located, Projection } from './projection';
+import { CHANGE_PROJECTIONS, OUTCOME_PROJECTIONS } from './all';
+import { countPendingDeadLetters } from './dead-letter-table';
+import { changeFeed, type ProjectedChange } from './changes/feed';
+import { changeGroupOf, projectionFeeds } from './feed';
 import { startPartitionMaintenance } from './partitions/maintenance';
-import { kafkaCaughtUpHorizon } from './reconcile/horizon';
+import { feedsCaughtUpHorizon } from './reconcile/horizon';
 import { type PeriodicReconcile, startPeriodicReconcile } from './reconcile/periodic';
-import { ProjectionRunner } from './runner';
+import { combinedStats, ProjectionRunner, type RunnerOptions } from './runner';
 import { createWorkerMetrics, startMetricsServer, type WorkerMetrics } from './metrics';
 
 export interface Worker {
+  /** Over the outcome topic. */
   runner: ProjectionRunner;
+  /** Over the change topic. */
+  changeRunner: ProjectionRunner<ProjectedChange>;
   /** Null when no ledger the worker may open is configured (see startReconciler). */
   reconciler: PeriodicReconcile | null;
   stop(): Promise<void>;
@@ -31,6 +38,7 @@ export interface WorkerOptions {
   projectionsConfig: ProjectionsConfig;
   logger: Logger;
   projections?: readonly Projection[];
+  changeProjections?: readonly Projection<ProjectedChange>[];
 }
 
 function poolsOf(config: Config, settings: ProjectionsConfig, logger: Logger): Pools {
@@ -41,22 +49,62 @@ function poolsOf(config: Config, settings: ProjectionsConfig, logger: Logger): P
   return { primary: direct(config.DATABASE_POOL_MAX), direct: direct(2) };
 }
 
-export function selectProjections(
-  all: readonly Projection[],
+export function selectProjections<E extends Located>(
+  all: readonly Projection<E>[],
   only: readonly string[] | undefined,
-): Projection[] {
+  others: readonly { name: string }[] = [],
+): Projection<E>[] {
   if (only === undefined) return [...all];
-  const unknown = only.filter((name) => !all.some((p) => p.name === name));
+  const known = [...all, ...others];
+  const unknown = only.filter((name) => !known.some((p) => p.name === name));
   if (unknown.length > 0) throw new Error(`unknown projections: ${unknown.join(', ')}`);
   return all.filter((p) => only.includes(p.name));
 }
 
+/** The two runners: the outcome feed's and the change feed's, sharing pool, Kafka and limits. */
+function createRunners(
+  options: WorkerOptions,
+  pools: Pools,
+  kafka: Kafka,
+  onCommit: RunnerOptions['onCommit'],
+): { runner: ProjectionRunner; changeRunner: ProjectionRunner<ProjectedChange> } {
+  const { config, projectionsConfig: settings, logger } = options;
+  const outcomeAll = options.projections ?? OUTCOME_PROJECTIONS;
+  const changeAll = options.changeProjections ?? CHANGE_PROJECTIONS;
+  const common = {
+    ...(onCommit === undefined ? {} : { onCommit }),
+    kafka,
+    pool: pools.primary,
+    logger,
+    limits: {
+      batchEventsMax: settings.PROJECTIONS_BATCH_EVENTS_MAX,
+      partitionsConcurrency: settings.PROJECTIONS_PARTITIONS_CONCURRENCY,
+      lagPollMs: settings.PROJECTIONS_LAG_POLL_MS,
+      sessionTimeoutMs: settings.PROJECTIONS_SESSION_TIMEOUT_MS,
+      heartbeatMs: Math.floor(settings.PROJECTIONS_SESSION_TIMEOUT_MS / 10),
+      eventBytesMax: settings.PROJECTIONS_EVENT_BYTES_MAX,
+    },
+  } satisfies Partial<RunnerOptions>;
+  const runner = new ProjectionRunner({
+    ...common,
+    topic: config.KAFKA_OUTCOMES_TOPIC,
+    topicPartitions: config.KAFKA_OUTCOMES_PARTITIONS,
+    groupId: config.PROJECTIONS_GROUP_ID,
+    projections: selectProjections(outcomeAll, settings.PROJECTIONS_ONLY, changeAll),
+  });
+  const changeRunner = new ProjectionRunner<ProjectedChange>({
+    ...common,
+    feed: changeFeed,
+    topic: config.KAFKA_CHANGES_TOPIC,
+    topicPartitions: config.KAFKA_CHANGES_PARTITIONS,
+    groupId: changeGroupOf(config.PROJECTIONS_GROUP_ID),
+    projections: selectProjections(changeAll, settings.PROJECTIONS_ONLY, outcomeAll),
+  });
+  return { runner, changeRunner };
+}
+
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { config, projectionsConfig: settings, logger } = options;
-  const projections = selectProjections(
-    options.projections ?? PROJECTIONS,
-    settings.PROJECTIONS_ONLY,
-  );
   const pools = poolsOf(config, settings, logger);
   try {
     if (settings.PROJECTIONS_MIGRATE) await migrateUp(pools.direct, { logger });
@@ -70,33 +118,25 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     logger,
   );
   let metrics: WorkerMetrics | null = null;
-  const runner = new ProjectionRunner({
-    onCommit: (report) => metrics?.onCommit(report),
-    kafka,
-    pool: pools.primary,
-    topic: config.KAFKA_OUTCOMES_TOPIC,
-    topicPartitions: config.KAFKA_OUTCOMES_PARTITIONS,
-    groupId: config.PROJECTIONS_GROUP_ID,
-    projections,
-    logger,
-    limits: {
-      batchEventsMax: settings.PROJECTIONS_BATCH_EVENTS_MAX,
-      partitionsConcurrency: settings.PROJECTIONS_PARTITIONS_CONCURRENCY,
-      lagPollMs: settings.PROJECTIONS_LAG_POLL_MS,
-      sessionTimeoutMs: settings.PROJECTIONS_SESSION_TIMEOUT_MS,
-      heartbeatMs: Math.floor(settings.PROJECTIONS_SESSION_TIMEOUT_MS / 10),
-    },
-  });
+  const { runner, changeRunner } = createRunners(options, pools, kafka, (report) =>
+    metrics?.onCommit(report),
+  );
   try {
     await runner.start();
+    await changeRunner.start();
   } catch (error) {
-    await runner.stop();
+    await Promise.all([runner.stop(), changeRunner.stop()]);
     await Promise.all([pools.primary.end(), pools.direct.end()]);
     throw error;
   }
   const partitions = startPartitionMaintenance(pools.direct, logger);
   const reconciliation = await startReconciler(config, settings, pools, kafka, logger);
-  metrics = createWorkerMetrics({ runner, reconciler: reconciliation?.periodic ?? null });
+  const runners = { stats: () => combinedStats([runner, changeRunner]) };
+  metrics = createWorkerMetrics({
+    runner: runners,
+    reconciler: reconciliation?.periodic ?? null,
+    deadLetters: { pending: () => countPendingDeadLetters(pools.primary) },
+  });
   const metricsServer = await startMetricsServer(
     metrics.registry,
     settings.PROJECTIONS_METRICS_HOST,
@@ -106,13 +146,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let stopping: Promise<void> | null = null;
   return {
     runner,
+    changeRunner,
     reconciler: reconciliation?.periodic ?? null,
     stop() {
       stopping ??= (async () => {
         await metricsServer.close();
         await reconciliation?.stop();
         await partitions.stop();
-        await runner.stop();
+        await Promise.all([runner.stop(), changeRunner.stop()]);
         await Promise.all([pools.primary.end(), pools.direct.end()]);
       })();
       return stopping;
@@ -146,11 +187,10 @@ async function startReconciler(
   const { ledger } = await openLedger(config);
   const admin = kafka.admin();
   await admin.connect();
-  const horizon = kafkaCaughtUpHorizon({
+  const horizon = feedsCaughtUpHorizon({
     admin,
     db: pools.primary,
-    topic: config.KAFKA_OUTCOMES_TOPIC,
-    consumerGroup: config.PROJECTIONS_GROUP_ID,
+    feeds: projectionFeeds(config),
   });
   const periodic = startPeriodicReconcile({ db: pools.primary, ledger, horizon }, logger, {
     intervalMs: settings.PROJECTIONS_RECONCILE_INTERVAL_MS,

@@ -1,17 +1,27 @@
 /**
  * The control plane on express: POST /api/accounts (idempotent on accountId: 201 when created,
  * 200 when it already existed with the same content) and GET /api/accounts/:accountId (metadata
- * and balance). Not a hot path, so express's conveniences are worth their cost here.
+ * and balance). Not a hot path, so express's conveniences are worth their cost here. The API's
+ * router matches these routes (ACCOUNT_ROUTES) and hands their requests to this app, and the body
+ * is read by the HTTP room's reader, so one target, media-type and body policy holds for every
+ * route (../http/body.ts).
  */
 import express from 'express';
 import type { AccountRecord } from './model';
 import type { AccountService } from './service';
 import type { Logger } from '../../../core/logger';
-import { ApiError } from '../http/api-error';
+import { readJsonBody } from '../http/body';
+import { edgeError } from '../http/edge-errors';
 import { sendError, sendJson } from '../http/respond';
 import type { BalanceReader } from '../balances/reader';
 
 export const ACCOUNT_BODY_BYTES_MAX = 16 * 1024;
+
+/** The routes this app serves, for the API's router (which hands their requests over). */
+export const ACCOUNT_ROUTES = [
+  { method: 'POST', pattern: '/api/accounts' },
+  { method: 'GET', pattern: '/api/accounts/:accountId' },
+] as const;
 
 export function accountJson(account: AccountRecord): Record<string, unknown> {
   return {
@@ -37,10 +47,12 @@ export function accountsApp(
 ): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: ACCOUNT_BODY_BYTES_MAX, type: ['application/json', '+json'] }));
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
 
   app.post('/api/accounts', async (req, res) => {
-    const { account, created } = await accounts.createAccount(req.body);
+    const body = await readJsonBody(req, ACCOUNT_BODY_BYTES_MAX);
+    const { account, created } = await accounts.createAccount(body);
     sendJson(res, created ? 201 : 200, accountJson(account));
   });
 
@@ -50,31 +62,16 @@ export function accountsApp(
     sendJson(res, 200, { ...accountJson(record), balance: view });
   });
 
+  // Only reached when the app is used without the API's router in front.
   app.use((req, _res, next) => {
-    next(new ApiError(404, 'route_not_found', `no route for ${req.method} ${req.path}`));
+    next(edgeError('route_not_found', { field: 'path' }, `no route for ${req.method} ${req.path}`));
   });
 
   // express 5 forwards rejected promises from handlers here.
   app.use(
     (error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      sendError(res, bodyParserError(error) ?? error, log, { method: req.method, path: req.path });
+      sendError(res, error, log, { method: req.method, path: req.path });
     },
   );
   return app;
-}
-
-/** express.json()'s failures, in the API's words. */
-function bodyParserError(error: unknown): ApiError | null {
-  const type = (error as { type?: unknown } | null)?.type;
-  if (type === 'entity.parse.failed') {
-    return new ApiError(400, 'invalid_json', 'the body is not valid JSON');
-  }
-  if (type === 'entity.too.large') {
-    return new ApiError(
-      413,
-      'payload_too_large',
-      `the body exceeds ${ACCOUNT_BODY_BYTES_MAX} bytes`,
-    );
-  }
-  return null;
 }

@@ -1,9 +1,13 @@
 /**
  * The shape of a create-account request, checked with zod; the HTTP layer reuses the schema.
  * Whether the asset and account type exist is the registry's question (422), not this one's (400).
+ * Metadata is free-form JSON, so its nesting and key count are bounded first, without recursion
+ * (core/json-tree.ts), before zod's recursive z.json() sees it.
  */
 import { z } from 'zod';
+import { findJsonTreeProblem, type JsonTreeLimits } from '../../../core/json-tree';
 import { isStorableJson, isStorableText, STORABLE_TEXT_RULE } from '../../../core/text';
+import { jsonTreeError } from '../http/edge-errors';
 import { AccountError } from './errors';
 
 /** Same alphabet and length as journal ids. */
@@ -11,6 +15,12 @@ export const ACCOUNT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CODE = /^[A-Za-z0-9_]{1,32}$/;
 /** Free-form metadata is for labels, not documents: at most this many bytes of JSON. */
 export const METADATA_BYTES_MAX = 4_096;
+/**
+ * ... and at most this deep and this many keys and array items in all, checked first: the byte
+ * bound is checked by zod after z.json() has walked the value recursively, and 4 KiB of JSON still
+ * holds ~2,000 array items or ~2,000 levels of `[`.
+ */
+export const METADATA_LIMITS: JsonTreeLimits = { depthMax: 32, keysMax: 1_000 };
 
 /** Text PostgreSQL stores as given (core/text.ts). */
 const text = (max: number) => z.string().min(1).max(max).refine(isStorableText, STORABLE_TEXT_RULE);
@@ -51,6 +61,11 @@ function invalid(error: z.ZodError): AccountError {
 }
 
 export function parseCreateAccount(input: unknown): CreateAccountInput {
+  if (typeof input === 'object' && input !== null && Object.hasOwn(input, 'metadata')) {
+    const metadata = (input as { metadata: unknown }).metadata;
+    const problem = findJsonTreeProblem(metadata, METADATA_LIMITS);
+    if (problem !== null) throw jsonTreeError(problem, ['metadata'], METADATA_LIMITS);
+  }
   const parsed = createAccountSchema.safeParse(input);
   if (!parsed.success) throw invalid(parsed.error);
   return parsed.data;

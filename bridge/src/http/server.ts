@@ -1,31 +1,11 @@
 /**
- * The HTTP listener: hot routes on the lean router, everything else (the account control plane)
- * on express; which routes those are is the composition root's business (../api.ts).
+ * The HTTP listener. What it serves is one request listener: the API's is built by ./dispatch.ts
+ * from its router (which routes those are is the composition root's business, ../api.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../../core/logger';
-import { sendError } from './respond';
-import type { Router } from './router';
-
-/**
- * What one listener serves. The HTTP room knows no feature: the composition root (../api.ts)
- * registers the features' routes on `router` and hands the rest to `fallback`.
- */
-export interface HttpApp {
-  /** Hot routes, matched first. */
-  router: Router;
-  /** Everything the router does not match (the express control plane). */
-  fallback: http.RequestListener;
-  /** Told of every request before it is handled, with its route pattern (null: the fallback's). */
-  observe?: (
-    res: http.ServerResponse,
-    pattern: string | null,
-    method: string,
-    path: string,
-  ) => void;
-  log: Logger;
-}
+import { answerClientError, type ConnectionLimits, serverOptions } from './connection';
+import { refuseExpectation } from './dispatch';
 
 export interface HttpServer {
   url: string;
@@ -36,30 +16,19 @@ export interface HttpServer {
 /** While stopping, how often connections that went idle are closed. */
 const IDLE_SWEEP_MS = 20;
 
-export function createHandler(app: HttpApp): http.RequestListener {
-  return (req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    const method = req.method ?? 'GET';
-    const route = app.router.match(method, path);
-    app.observe?.(res, route?.pattern ?? null, method, path);
-    if (route === null) {
-      app.fallback(req, res);
-      return;
-    }
-    route.handler({ req, res, params: route.params, path }).catch((error: unknown) => {
-      sendError(res, error, app.log, { method: req.method, path });
-    });
-  };
-}
-
+/** Serves `handler` on host:port within `limits` (./connection.ts: the values and why). */
 export function listen(
   handler: http.RequestListener,
   host: string,
   port: number,
+  limits: ConnectionLimits,
 ): Promise<HttpServer> {
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  // Host is checked by the handler (./dispatch.ts), which answers in the API's shape; Node's own
+  // check answers a bare 400, as its answer to an unmet Expect is a bare 417.
+  const server = http.createServer({ ...serverOptions(limits), requireHostHeader: false }, handler);
+  server.maxConnections = limits.connectionsMax;
+  server.on('clientError', answerClientError);
+  server.on('checkExpectation', refuseExpectation);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

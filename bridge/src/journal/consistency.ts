@@ -21,9 +21,12 @@ export interface TokenPosition {
   offset: string;
 }
 
+/** The code of a refused token: not a token, or naming a partition the topic does not have. */
+export const INVALID_TOKEN = 'invalid_consistency_token';
+
 export class ConsistencyTokenError extends Error {
   override readonly name = 'ConsistencyTokenError';
-  readonly code = 'invalid_consistency_token';
+  readonly code = INVALID_TOKEN;
 }
 
 export function encodeToken(position: TokenPosition): string {
@@ -84,6 +87,16 @@ export async function waitForProjection(
   }
 }
 
+/**
+ * How many partitions the outcome topic has. A token naming a partition the topic does not have
+ * can never be applied: it is refused at once instead of waited on. A topic can gain partitions,
+ * never lose them, so a count may be re-read, never lowered (./topic-partitions.ts).
+ */
+export interface TopicPartitions {
+  /** The partition count, re-read first (when due) if `partition` is not below the known one. */
+  countFor(partition: number): Promise<number>;
+}
+
 /** What a route needs to serve reads that carry a consistency token. */
 export interface ConsistencyDeps {
   /** The pool the read uses: the checkpoint must be read where the data is read. */
@@ -94,6 +107,8 @@ export interface ConsistencyDeps {
   groupId: string;
   /** CONSISTENCY_WAIT_MS. */
   consistencyWaitMs: number;
+  /** The outcome topic's partitions: a token must name one of them. */
+  partitions: TopicPartitions;
 }
 
 /**
@@ -112,13 +127,17 @@ export function forRequest<T extends ReadRouteDeps>(deps: T): T & ConsistencyDep
 
 /**
  * For a read route: when the request carries a token (header `Consistency-Token`, or
- * `?consistency=`), wait until the projections applied it; 425 `projection_behind` (with the
- * projection's current position and Retry-After) when they have not in time, 400 for a token that
- * is not one. Without a token: nothing to wait for.
+ * `?consistency=`), wait until the projections applied it, and return its position; 425 `projection_behind` (with the
+ * projection's current position and Retry-After) when they have not in time, 400 at once for a
+ * token that is not one or names a partition the topic does not have (it could never be applied).
+ * Without a token: nothing to wait for.
  */
-export async function awaitConsistency(ctx: RouteContext, deps: ConsistencyDeps): Promise<void> {
+export async function awaitConsistency(
+  ctx: RouteContext,
+  deps: ConsistencyDeps,
+): Promise<TokenPosition | null> {
   const token = tokenOf(ctx);
-  if (token !== null) await awaitToken(deps, token);
+  return token === null ? null : awaitToken(deps, token);
 }
 
 function tokenOf(ctx: RouteContext): string | null {
@@ -130,7 +149,7 @@ function tokenOf(ctx: RouteContext): string | null {
   return new URLSearchParams(url.slice(query + 1)).get('consistency');
 }
 
-async function awaitToken(deps: ConsistencyDeps, token: string): Promise<void> {
+async function awaitToken(deps: ConsistencyDeps, token: string): Promise<TokenPosition> {
   let position;
   try {
     position = decodeToken(token);
@@ -139,6 +158,16 @@ async function awaitToken(deps: ConsistencyDeps, token: string): Promise<void> {
       throw new ApiError(400, error.code, error.message, { field: 'consistency' });
     }
     throw error;
+  }
+  const partitions = await deps.partitions.countFor(position.partition);
+  if (position.partition >= partitions) {
+    throw new ApiError(
+      400,
+      INVALID_TOKEN,
+      `'${token}' names partition ${position.partition}, and the topic has ${partitions} ` +
+        `(0-${partitions - 1}): no posting answered it`,
+      { field: 'consistency' },
+    );
   }
   const outcome = await waitForProjection(
     deps.db,
@@ -158,4 +187,5 @@ async function awaitToken(deps: ConsistencyDeps, token: string): Promise<void> {
       { 'retry-after': '1' },
     );
   }
+  return position;
 }

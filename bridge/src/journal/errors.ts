@@ -10,7 +10,8 @@
  *   debits ≠ credits for an asset, lines pairing different assets, a hold that cannot be resolved
  *   that way). These need the account registry or the ledger's state to be judged.
  * - 409 Conflict: the journal id is taken by a journal with different content, or the journal is
- *   in a state that forbids the request (posting a journal that is not a hold).
+ *   in a state that forbids the request (posting or voiding a journal that is not a pending hold:
+ *   never a hold, or already posted, voided or expired).
  * - 404 Not Found: no journal has that id (hold post/void).
  *
  * These are values, not crashes: a broken invariant of our own (a plan that does not conserve
@@ -103,7 +104,8 @@ export const JOURNAL_ERRORS: Readonly<Record<JournalErrorCode, JournalErrorInfo>
   },
   journal_not_pending: {
     httpStatus: 409,
-    message: 'the journal is not a hold (it was not pending)',
+    message:
+      'the journal is not a pending hold (never a hold, or already posted, voided or expired)',
   },
   journal_not_found: { httpStatus: 404, message: 'no journal has this journalId' },
 };

@@ -34,7 +34,11 @@ export interface JournalTransferView {
 
 export interface JournalView {
   journalId: string;
-  status: 'posted' | 'held' | 'hold_posted' | 'hold_voided' | 'rejected';
+  /**
+   * `expired`: a hold TigerBeetle released by timeout, as its change feed says (`ledger_change`);
+   * the outcome events never say so, since no request of the bridge caused it.
+   */
+  status: 'posted' | 'held' | 'hold_posted' | 'hold_voided' | 'rejected' | 'expired';
   /** Null only for a journal whose creation event the projection never saw. */
   date: string | null;
   description: string | null;
@@ -53,7 +57,13 @@ export interface JournalView {
 }
 
 const SELECT_JOURNAL = `
-  SELECT e.journal_id, e.status, e.date, e.description, e.source,
+  SELECT e.journal_id,
+         CASE WHEN e.status = 'held' AND EXISTS (
+                SELECT 1 FROM journal_transfer t
+                  JOIN ledger_change c ON c.transfer_id = t.transfer_id
+                 WHERE t.journal_id = e.journal_id AND c.type = 'two_phase_expired')
+              THEN 'expired' ELSE e.status END AS status,
+         e.date, e.description, e.source,
          e.pending_timeout_seconds::text AS pending_timeout_seconds,
          e.rejected_step, e.rejected_statuses,
          e.tb_timestamp::text AS tb_timestamp,

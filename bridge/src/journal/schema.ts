@@ -29,6 +29,7 @@
  * valid, that lineNumber. Everything here is judged from the body alone (400); accounts, assets and
  * balance are planJournal's (422), which needs the account registry.
  */
+import { formatJsonPath } from '../../../core/json-tree';
 import { isStorableText, STORABLE_TEXT_RULE } from '../../../core/text';
 import { z } from 'zod';
 import { U128_MAX, U32_MAX } from '../../../ledger/port';
@@ -237,12 +238,7 @@ const FIELD_RULES: Readonly<Record<string, string>> = {
 type Path = ReadonlyArray<PropertyKey>;
 
 function fieldOf(path: Path): string {
-  let field = '';
-  for (const key of path) {
-    if (typeof key === 'number') field += `[${key}]`;
-    else field += field === '' ? String(key) : `.${String(key)}`;
-  }
-  return field;
+  return formatJsonPath(path.map((key) => (typeof key === 'number' ? key : String(key))));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -10,6 +10,7 @@
  */
 import {
   type CreateTransferResult,
+  CreateTransferStatus,
   type Ledger,
   type Transfer,
   TransferFlags,
@@ -219,7 +220,9 @@ export class JournalService {
   ): Promise<Posted> {
     if (verdict.kind === 'rejected') {
       await this.deps.outcomes.publish({ kind: 'rejected', journalId, journal, transfers });
-      throw rejection(journalId, transfers, verdict.index);
+      const notPending =
+        kind !== 'posted' && kind !== 'held' ? holdNotPending(journalId, verdict) : null;
+      throw notPending ?? rejection(journalId, transfers, verdict.index);
     }
     const change = balanceChange(transfers.map((t) => t.transfer));
     // Not awaited: the local L1 is dropped at once, and the Redis part is bounded; a read that
@@ -255,6 +258,26 @@ export class JournalService {
       journalTransferIds(journalId, 'create', first.user_data_32),
     );
   }
+}
+
+/**
+ * TigerBeetle's answers to posting or voiding a hold that is no longer pending: it was posted,
+ * voided or expired before (by another request, or its timeout). Not a refusal of the journal's
+ * content but of the request in the journal's state: 409 `journal_not_pending`, naming the status.
+ */
+const HOLD_NOT_PENDING: ReadonlySet<CreateTransferStatus> = new Set([
+  CreateTransferStatus.pending_transfer_already_posted,
+  CreateTransferStatus.pending_transfer_already_voided,
+  CreateTransferStatus.pending_transfer_expired,
+  CreateTransferStatus.pending_transfer_not_pending,
+]);
+
+function holdNotPending(journalId: string, verdict: ChainVerdict): JournalError | null {
+  if (verdict.kind !== 'rejected' || !HOLD_NOT_PENDING.has(verdict.status)) return null;
+  const status = statusName(verdict.status);
+  return new JournalError('journal_not_pending', `journal ${journalId} is not pending: ${status}`, {
+    details: { status },
+  });
 }
 
 function rejection(

@@ -51,6 +51,11 @@ const BLOCK_DOMAIN = Buffer.from('ledger-bridge/block/v1', 'utf8');
 const U64_MAX = (1n << 64n) - 1n;
 const U32_MAX = 0xffff_ffff;
 
+/** The id under which a ledger change event is chained: TigerBeetle timestamps are unique. */
+export function changeEventId(timestamp: bigint | string): string {
+  return `tb:${timestamp}`;
+}
+
 export function chainOf(topic: string, partition: number): string {
   if (!Number.isInteger(partition) || partition < 0) {
     throw new InvariantError(`partition ${partition} is not a non-negative integer`);

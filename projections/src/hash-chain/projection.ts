@@ -6,11 +6,12 @@
  */
 import { InvariantError } from '../../../core/assert';
 import { serializeOutcomeEvent } from '../../../events/schema';
+import type { ProjectedChange } from '../changes/feed';
 import type { Queryable } from '../../../core/postgres/pool';
 import { ensureMonths } from '../partitions/manager';
 import { monthOfNs } from '../partitions/months';
-import type { Projection, ProjectedEvent } from '../projection';
-import { blockHash, chainOf, eventHash, GENESIS_HASH, nsToTimestamp } from './chain';
+import type { Located, Projection, ProjectedEvent } from '../projection';
+import { blockHash, chainOf, changeEventId, eventHash, GENESIS_HASH, nsToTimestamp } from './chain';
 
 /** Events per block checkpoint by default: verifying one block re-reads this many hashes. */
 export const BLOCK_SIZE_DEFAULT = 1000;
@@ -30,12 +31,50 @@ interface Head {
   blockPosition: bigint;
 }
 
+/** What the chain records of one event, whichever feed it came from. */
+export interface ChainEntry {
+  eventId: string;
+  occurredAtNs: bigint;
+  /** The outcome's journal; null for a ledger change event (it has none). */
+  journalId: string | null;
+  kind: string;
+  /** The bytes hashed and stored. */
+  payload: Buffer;
+}
+
+/** An outcome event: its id, its `occurredAt`, and its canonical serialization. */
+export function outcomeEntry({ event }: ProjectedEvent): ChainEntry {
+  return {
+    eventId: event.eventId,
+    occurredAtNs: BigInt(event.occurredAt),
+    journalId: event.journalId,
+    kind: event.kind,
+    payload: serializeOutcomeEvent(event),
+  };
+}
+
+/**
+ * A ledger change event, chained once: from its debit-side record (the credit side's is the same
+ * event), with TigerBeetle's message bytes as they were relayed.
+ */
+export function changeEntry(record: ProjectedChange): ChainEntry | null {
+  if (record.side !== 'debit') return null;
+  const { change } = record;
+  return {
+    eventId: changeEventId(change.timestamp),
+    occurredAtNs: change.timestamp,
+    journalId: null,
+    kind: change.type,
+    payload: record.payload,
+  };
+}
+
 interface Row {
   position: bigint;
   eventId: string;
   occurredAtNs: bigint;
   offset: string;
-  journalId: string;
+  journalId: string | null;
   kind: string;
   payload: Buffer;
   previousHash: Buffer;
@@ -73,11 +112,13 @@ async function lockHead(tx: Queryable, chain: string): Promise<Head> {
 /** The events whose id this chain (or any) has not appended yet; first occurrence wins. */
 async function freshEvents(
   tx: Queryable,
-  events: readonly ProjectedEvent[],
-): Promise<ProjectedEvent[]> {
-  const firsts = new Map<string, ProjectedEvent>();
+  events: readonly Located[],
+  entryOf: (each: Located) => ChainEntry,
+): Promise<{ at: Located; entry: ChainEntry }[]> {
+  const firsts = new Map<string, { at: Located; entry: ChainEntry }>();
   for (const each of events) {
-    if (!firsts.has(each.event.eventId)) firsts.set(each.event.eventId, each);
+    const entry = entryOf(each);
+    if (!firsts.has(entry.eventId)) firsts.set(entry.eventId, { at: each, entry });
   }
   const { rows } = await tx.query<{ event_id: string }>(
     'SELECT event_id FROM ledger_event_id WHERE event_id = ANY($1::text[])',
@@ -87,28 +128,30 @@ async function freshEvents(
   return [...firsts.values()];
 }
 
-function chainRows(chain: string, head: Head, events: readonly ProjectedEvent[]): Row[] {
+function chainRows(
+  chain: string,
+  head: Head,
+  events: readonly { at: Located; entry: ChainEntry }[],
+): Row[] {
   let position = head.position;
   let previousHash = head.eventHash;
   let lastOffset = -1n;
-  return events.map(({ event, offset }) => {
+  return events.map(({ at: { offset }, entry }) => {
     const kafkaOffset = BigInt(offset);
     if (kafkaOffset <= lastOffset) {
       throw new InvariantError(`${chain} offsets out of order: ${offset} after ${lastOffset}`);
     }
     lastOffset = kafkaOffset;
     position += 1n;
-    const payload = serializeOutcomeEvent(event);
-    const occurredAtNs = BigInt(event.occurredAt);
-    const eventId = event.eventId;
+    const { payload, occurredAtNs, eventId } = entry;
     const hash = eventHash({ chain, position, previousHash, eventId, occurredAtNs, payload });
     const row: Row = {
       position,
       eventId,
       occurredAtNs,
       offset,
-      journalId: event.journalId,
-      kind: event.kind,
+      journalId: entry.journalId,
+      kind: entry.kind,
       payload,
       previousHash,
       eventHash: hash,
@@ -216,11 +259,12 @@ async function writeBlocks(
 async function appendToChain(
   tx: Queryable,
   chain: string,
-  events: readonly ProjectedEvent[],
+  events: readonly Located[],
+  entryOf: (each: Located) => ChainEntry,
   blockSize: number,
 ): Promise<void> {
   const head = await lockHead(tx, chain);
-  const fresh = await freshEvents(tx, events);
+  const fresh = await freshEvents(tx, events, entryOf);
   if (fresh.length === 0) return;
   const rows = chainRows(chain, head, fresh);
   await ensureMonths(
@@ -237,34 +281,52 @@ async function appendToChain(
   );
 }
 
-export interface HashChainOptions {
+export interface HashChainOptions<E extends Located> {
   /** Events per block checkpoint. Changing it later is safe: each checkpoint names its range. */
   blockSize?: number;
+  /** The projection's name ('hash-chain' for the outcome feed). */
+  name?: string;
+  /** What to chain of a record; null: nothing (the record repeats another one's event). */
+  entryOf?: (each: E) => ChainEntry | null;
 }
 
-export function createHashChainProjection(options: HashChainOptions = {}): Projection {
+export function createHashChainProjection<E extends Located = ProjectedEvent>(
+  options: HashChainOptions<E> = {},
+): Projection<E> {
+  const entryOf = (options.entryOf ?? outcomeEntry) as (each: E) => ChainEntry | null;
   const blockSize = options.blockSize ?? BLOCK_SIZE_DEFAULT;
   if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > BLOCK_SIZE_MAX) {
     throw new RangeError(`blockSize must be an integer 1 … ${BLOCK_SIZE_MAX}`);
   }
   return {
-    name: 'hash-chain',
+    name: options.name ?? 'hash-chain',
     tables: HASH_CHAIN_TABLES,
     async apply(tx, events) {
       // One chain per (topic, partition); chains are locked in name order (no deadlock when a
       // batch ever spans several).
-      const byChain = new Map<string, ProjectedEvent[]>();
+      const byChain = new Map<string, E[]>();
       for (const each of events) {
+        if (entryOf(each) === null) continue;
         const chain = chainOf(each.topic, each.partition);
         const list = byChain.get(chain);
         if (list === undefined) byChain.set(chain, [each]);
         else list.push(each);
       }
       for (const chain of [...byChain.keys()].sort()) {
-        await appendToChain(tx, chain, byChain.get(chain)!, blockSize);
+        await appendToChain(
+          tx,
+          chain,
+          byChain.get(chain)!,
+          (each) => entryOf(each as E)!,
+          blockSize,
+        );
       }
     },
   };
 }
 
 export const hashChainProjection: Projection = createHashChainProjection();
+
+/** The ledger's own events, chained per partition of the change topic. */
+export const changeChainProjection: Projection<ProjectedChange> =
+  createHashChainProjection<ProjectedChange>({ name: 'change-chain', entryOf: changeEntry });

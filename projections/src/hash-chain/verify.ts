@@ -20,7 +20,7 @@
  */
 import type pg from 'pg';
 import { type Queryable, withTransaction } from '../../../core/postgres/pool';
-import { blockHash, eventHash, GENESIS_HASH, nsToTimestamp } from './chain';
+import { blockHash, changeEventId, eventHash, GENESIS_HASH, nsToTimestamp } from './chain';
 
 /** Rows per page of the walk: ~1 KB each, so a page is a couple of MB. */
 export const VERIFY_PAGE_ROWS = 2_000;
@@ -81,7 +81,7 @@ interface EventRow {
   occurred_at_ns: string;
   occurred_at_iso: string;
   kafka_offset: bigint;
-  journal_id: string;
+  journal_id: string | null;
   kind: string;
   payload: Buffer;
   previous_hash: Buffer;
@@ -128,11 +128,30 @@ function recompute(chain: string, row: EventRow): Buffer {
  * partition key with occurred_at_ns. Kafka offsets must rise along the chain.
  */
 function columnProblem(row: EventRow, previousOffset: bigint): string | null {
-  let event: { eventId?: unknown; journalId?: unknown; kind?: unknown; occurredAt?: unknown };
+  let event: {
+    eventId?: unknown;
+    journalId?: unknown;
+    kind?: unknown;
+    occurredAt?: unknown;
+    type?: unknown;
+    timestamp?: unknown;
+    transfer?: unknown;
+  };
   try {
     event = JSON.parse(row.payload.toString('utf8')) as typeof event;
   } catch {
     return 'the payload is not JSON';
+  }
+  // A ledger change event (TigerBeetle's CDC message, events/change.ts) names itself by its
+  // timestamp and has no journal.
+  if (event.transfer !== undefined && typeof event.type === 'string') {
+    const timestamp = String(event.timestamp);
+    event = {
+      eventId: changeEventId(timestamp),
+      journalId: null,
+      kind: event.type,
+      occurredAt: timestamp,
+    };
   }
   if (event.eventId !== row.event_id) return `event_id differs from the payload's eventId`;
   if (event.journalId !== row.journal_id) return `journal_id differs from the payload's journalId`;

@@ -1,116 +1,66 @@
 /**
- * account-balance: TigerBeetle's four totals per account (debits/credits, pending/posted), keyed
- * by the TigerBeetle account id and carrying the journal line's account id, as the outcome events
- * moved them:
- *
- * | kind          | effect on both sides of each transfer                   |
- * |---------------|---------------------------------------------------------|
- * | `posted`      | posted += amount                                        |
- * | `held`        | pending += amount                                       |
- * | `hold_posted` | pending −= the held amount; posted += the amount posted |
- * | `hold_voided` | pending −= the held amount                              |
- * | `rejected`    | nothing                                                 |
- *
- * Sums and a maximum are independent of the order batches arrive in, so any replay of the same
- * events gives the same rows. A hold that TigerBeetle expires by timeout produces no event and
- * stays pending here (see the report in projections/src/read-models/README.md).
+ * account-balance: per TigerBeetle account, its four totals and flags as of the latest change
+ * event that named it (`rm_account_balance`, migration 0006). Each event carries the account's
+ * balances as of itself, so a row is the ledger's own number, never a sum kept here: a hold that
+ * expires, a raw transfer and a closing transfer all show, and a row can only move to a later
+ * event (`last_tb_timestamp`), so redelivery, duplicates and any order of arrival give the same
+ * row.
  */
 import type { Queryable } from '../../../core/postgres/pool';
-import type { Projection, ProjectedEvent } from '../projection';
-import { compareDecimal, maxDecimal, prepareBatch, type Posting } from './postings';
+import type { ChangeAccount } from '../../../events/change';
+import { accountOf, type ProjectedChange } from '../changes/feed';
+import type { Projection } from '../projection';
 
-export const ACCOUNT_BALANCE_TABLES = {
-  balance: 'rm_account_balance',
-  holds: 'rm_account_balance_hold',
-  applied: 'rm_account_balance_applied',
-} as const;
+export const ACCOUNT_BALANCE_TABLES = { balance: 'rm_account_balance' } as const;
 
-interface Totals {
-  accountId: string | null;
+interface Latest {
+  account: ChangeAccount;
   ledger: number;
-  debitsPending: bigint;
-  debitsPosted: bigint;
-  creditsPending: bigint;
-  creditsPosted: bigint;
-  lastTbTimestamp: string;
+  at: bigint;
 }
 
-function accumulate(postings: readonly Posting[]): Map<string, Totals> {
-  const totals = new Map<string, Totals>();
-  for (const p of postings) {
-    let row = totals.get(p.ledgerAccountId);
-    if (row === undefined) {
-      row = {
-        accountId: p.accountId,
-        ledger: p.ledger,
-        debitsPending: 0n,
-        debitsPosted: 0n,
-        creditsPending: 0n,
-        creditsPosted: 0n,
-        lastTbTimestamp: p.tbTimestamp,
-      };
-      totals.set(p.ledgerAccountId, row);
-    }
-    row.accountId ??= p.accountId;
-    row.lastTbTimestamp = maxDecimal(row.lastTbTimestamp, p.tbTimestamp);
-    if (p.side === 'DEBIT') {
-      row.debitsPending += p.pending;
-      row.debitsPosted += p.posted;
-    } else {
-      row.creditsPending += p.pending;
-      row.creditsPosted += p.posted;
+/** Each account's latest state in the batch. */
+function latestOf(records: readonly ProjectedChange[]): Latest[] {
+  const latest = new Map<bigint, Latest>();
+  for (const record of records) {
+    const account = accountOf(record);
+    const at = record.change.timestamp;
+    const known = latest.get(account.id);
+    if (known === undefined || known.at < at) {
+      latest.set(account.id, { account, ledger: record.change.ledger, at });
     }
   }
-  return totals;
+  // Ascending ids: concurrent batches lock shared (hot) accounts in one order, so never deadlock.
+  return [...latest.values()].sort((a, b) => (a.account.id < b.account.id ? -1 : 1));
 }
 
-async function upsert(tx: Queryable, totals: Map<string, Totals>): Promise<void> {
-  if (totals.size === 0) return;
-  // Sorted keys: concurrent batches lock shared (hot) accounts in one order, so never deadlock.
-  const keys = [...totals.keys()].sort(compareDecimal);
-  const rows = keys.map((key) => totals.get(key)!);
-  const column = (pick: (row: Totals) => unknown) => rows.map((row) => pick(row));
-  // Rows first (zeros), then the deltas: a CHECK (≥ 0) is evaluated on an INSERT's proposed row
-  // before ON CONFLICT, and a hold's release is a negative delta on an existing row.
-  await tx.query(
-    `INSERT INTO rm_account_balance (ledger_account_id, account_id, ledger, debits_pending,
-       debits_posted, credits_pending, credits_posted, last_tb_timestamp)
-     SELECT k, a, l, 0, 0, 0, 0, 0 FROM unnest($1::numeric[], $2::text[], $3::int[]) AS u(k, a, l)
-     ON CONFLICT (ledger_account_id) DO NOTHING`,
-    [keys, column((row) => row.accountId), column((row) => row.ledger)],
-  );
-  await tx.query(
-    `UPDATE rm_account_balance AS b SET
-       account_id = COALESCE(b.account_id, u.account_id),
-       debits_pending = b.debits_pending + u.dp,
-       debits_posted = b.debits_posted + u.dpo,
-       credits_pending = b.credits_pending + u.cp,
-       credits_posted = b.credits_posted + u.cpo,
-       last_tb_timestamp = GREATEST(b.last_tb_timestamp, u.ts)
-     FROM unnest($1::numeric[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[],
-       $6::numeric[], $7::numeric[]) AS u(k, account_id, dp, dpo, cp, cpo, ts)
-     WHERE b.ledger_account_id = u.k`,
-    [
-      keys,
-      column((row) => row.accountId),
-      column((row) => row.debitsPending.toString()),
-      column((row) => row.debitsPosted.toString()),
-      column((row) => row.creditsPending.toString()),
-      column((row) => row.creditsPosted.toString()),
-      column((row) => row.lastTbTimestamp),
-    ],
-  );
-}
-
-export const accountBalanceProjection: Projection = {
+export const accountBalanceProjection: Projection<ProjectedChange> = {
   name: 'account-balance',
-  tables: [
-    ACCOUNT_BALANCE_TABLES.balance,
-    ACCOUNT_BALANCE_TABLES.holds,
-    ACCOUNT_BALANCE_TABLES.applied,
-  ],
-  async apply(tx: Queryable, events: readonly ProjectedEvent[]): Promise<void> {
-    const { postings } = await prepareBatch(tx, ACCOUNT_BALANCE_TABLES, events);
-    await upsert(tx, accumulate(postings));
+  tables: [ACCOUNT_BALANCE_TABLES.balance],
+  async apply(tx: Queryable, records: readonly ProjectedChange[]): Promise<void> {
+    const rows = latestOf(records);
+    if (rows.length === 0) return;
+    const column = (pick: (row: Latest) => unknown) => rows.map((row) => String(pick(row)));
+    await tx.query(
+      `INSERT INTO rm_account_balance AS b (ledger_account_id, ledger, debits_pending,
+         debits_posted, credits_pending, credits_posted, flags, last_tb_timestamp)
+       SELECT * FROM unnest($1::numeric[], $2::bigint[], $3::numeric[], $4::numeric[],
+         $5::numeric[], $6::numeric[], $7::int[], $8::numeric[])
+       ON CONFLICT (ledger_account_id) DO UPDATE SET
+         debits_pending = excluded.debits_pending, debits_posted = excluded.debits_posted,
+         credits_pending = excluded.credits_pending, credits_posted = excluded.credits_posted,
+         flags = excluded.flags, last_tb_timestamp = excluded.last_tb_timestamp
+       WHERE b.last_tb_timestamp < excluded.last_tb_timestamp`,
+      [
+        column((r) => r.account.id),
+        column((r) => r.ledger),
+        column((r) => r.account.debitsPending),
+        column((r) => r.account.debitsPosted),
+        column((r) => r.account.creditsPending),
+        column((r) => r.account.creditsPosted),
+        column((r) => r.account.flags),
+        column((r) => r.at),
+      ],
+    );
   },
 };

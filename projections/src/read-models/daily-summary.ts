@@ -1,14 +1,14 @@
 /**
- * daily-summary: per UTC day, ledger (asset) and outcome kind, how many journals and transfers
- * and how much money. The day is that of the event's `occurredAt` (TigerBeetle's timestamp of its
- * latest transfer), never the consumer's clock. A journal spanning two ledgers counts once in
- * each. Amounts: posted and held as requested, a hold's post the amount posted, a void the amount
- * released, a rejection the amounts refused. Counters only add, so arrival order never matters.
+ * daily-summary: per UTC day, ledger (asset) and change type, how many ledger events and how much
+ * money (`rm_daily_summary`, migration 0006). The day is that of the event's TigerBeetle
+ * timestamp, never the consumer's clock; an expiry counts on the day it expired. Amounts: as the
+ * transfer carries it (a post's posted amount; an expiry's, the pending amount released). Each
+ * event counts once (by its timestamp, in `rm_daily_summary_applied`), from its debit-side record;
+ * counters only add, so arrival order never matters.
  */
 import type { Queryable } from '../../../core/postgres/pool';
-import type { JournalOutcomeEventV1 } from '../../../events/schema';
-import type { Projection, ProjectedEvent } from '../projection';
-import { claimFresh } from './postings';
+import { eventsOf, type ProjectedChange } from '../changes/feed';
+import type { Projection } from '../projection';
 
 export const DAILY_SUMMARY_TABLES = {
   summary: 'rm_daily_summary',
@@ -18,68 +18,70 @@ export const DAILY_SUMMARY_TABLES = {
 const NS_PER_MS = 1_000_000n;
 
 /** The UTC calendar day (YYYY-MM-DD) of a TigerBeetle timestamp (u64 ns). */
-export function utcDayOf(tbTimestamp: string): string {
+export function utcDayOf(tbTimestamp: bigint | string): string {
   return new Date(Number(BigInt(tbTimestamp) / NS_PER_MS)).toISOString().slice(0, 10);
 }
 
 interface Cell {
   day: string;
   ledger: number;
-  kind: string;
-  journals: bigint;
+  type: string;
   transfers: bigint;
   amount: bigint;
 }
 
-function accumulate(events: readonly JournalOutcomeEventV1[]): Cell[] {
+/** The events of the batch not counted before (first occurrence wins). */
+async function claim(
+  tx: Queryable,
+  records: readonly ProjectedChange[],
+): Promise<ProjectedChange[]> {
+  const firsts = new Map<string, ProjectedChange>();
+  for (const record of eventsOf(records)) {
+    const key = record.change.timestamp.toString();
+    if (!firsts.has(key)) firsts.set(key, record);
+  }
+  if (firsts.size === 0) return [];
+  const { rows } = await tx.query<{ event_timestamp: string }>(
+    `INSERT INTO rm_daily_summary_applied (event_timestamp)
+     SELECT unnest($1::numeric[]) ON CONFLICT DO NOTHING RETURNING event_timestamp::text`,
+    [[...firsts.keys()]],
+  );
+  return rows.map((row) => firsts.get(row.event_timestamp)!);
+}
+
+function accumulate(records: readonly ProjectedChange[]): Cell[] {
   const cells = new Map<string, Cell>();
-  for (const event of events) {
-    const day = utcDayOf(event.occurredAt);
-    const touched = new Set<string>();
-    for (const transfer of event.transfers) {
-      const key = `${day}|${transfer.ledger}|${event.kind}`;
-      let cell = cells.get(key);
-      if (cell === undefined) {
-        cell = {
-          day,
-          ledger: transfer.ledger,
-          kind: event.kind,
-          journals: 0n,
-          transfers: 0n,
-          amount: 0n,
-        };
-        cells.set(key, cell);
-      }
-      if (!touched.has(key)) cell.journals += 1n;
-      touched.add(key);
-      cell.transfers += 1n;
-      cell.amount += BigInt(transfer.amount);
+  for (const { change } of records) {
+    const day = utcDayOf(change.timestamp);
+    const key = `${day}|${change.ledger}|${change.type}`;
+    let cell = cells.get(key);
+    if (cell === undefined) {
+      cell = { day, ledger: change.ledger, type: change.type, transfers: 0n, amount: 0n };
+      cells.set(key, cell);
     }
+    cell.transfers += 1n;
+    cell.amount += change.transfer.amount;
   }
   // A fixed order of upserts: concurrent batches lock shared rows in one order.
   return [...cells.keys()].sort().map((key) => cells.get(key)!);
 }
 
-export const dailySummaryProjection: Projection = {
+export const dailySummaryProjection: Projection<ProjectedChange> = {
   name: 'daily-summary',
   tables: [DAILY_SUMMARY_TABLES.summary, DAILY_SUMMARY_TABLES.applied],
-  async apply(tx: Queryable, events: readonly ProjectedEvent[]): Promise<void> {
-    const fresh = await claimFresh(tx, DAILY_SUMMARY_TABLES.applied, events);
-    const cells = accumulate(fresh);
+  async apply(tx: Queryable, records: readonly ProjectedChange[]): Promise<void> {
+    const cells = accumulate(await claim(tx, records));
     if (cells.length === 0) return;
     await tx.query(
-      `INSERT INTO rm_daily_summary AS s (day, ledger, kind, journal_count, transfer_count, amount)
-       SELECT * FROM unnest($1::date[], $2::int[], $3::text[], $4::bigint[], $5::bigint[],
-         $6::numeric[])
-       ON CONFLICT (day, ledger, kind) DO UPDATE SET
-         journal_count = s.journal_count + excluded.journal_count,
+      `INSERT INTO rm_daily_summary AS s (day, ledger, type, transfer_count, amount)
+       SELECT * FROM unnest($1::date[], $2::bigint[], $3::text[], $4::bigint[], $5::numeric[])
+       ON CONFLICT (day, ledger, type) DO UPDATE SET
          transfer_count = s.transfer_count + excluded.transfer_count,
          amount = s.amount + excluded.amount`,
       [
         cells.map((c) => c.day),
         cells.map((c) => c.ledger),
-        cells.map((c) => c.kind),
-        cells.map((c) => c.journals.toString()),
+        cells.map((c) => c.type),
         cells.map((c) => c.transfers.toString()),
         cells.map((c) => c.amount.toString()),
       ],

@@ -8,20 +8,15 @@ import { loadConfig } from '../../../core/config';
 import { createKafkaClient } from '../../../events/kafka';
 import { createLogger } from '../../../core/logger';
 import { createDirectPool } from '../../../core/postgres/pool';
-import type { Projection } from '../projection';
-import { PROJECTIONS } from '../all';
-import { READ_MODELS } from '../read-models';
+import { CHANGE_PROJECTIONS, OUTCOME_PROJECTIONS } from '../all';
+import { changeFeed } from '../changes/feed';
 import { rebuildProjection, RebuildError, type RebuildSource } from './rebuild';
 
 const USAGE = 'usage: ledger-bridge projections rebuild <name> [--from kafka|events]';
 
-/** The worker's projections and the read models, each name once. */
-function rebuildable(): Projection[] {
-  const byName = new Map<string, Projection>();
-  for (const projection of [...PROJECTIONS, ...READ_MODELS]) {
-    if (!byName.has(projection.name)) byName.set(projection.name, projection);
-  }
-  return [...byName.values()];
+/** Every projection of the worker, of either feed. */
+function rebuildable(): { name: string }[] {
+  return [...OUTCOME_PROJECTIONS, ...CHANGE_PROJECTIONS];
 }
 
 export function parseRebuildArgs(argv: readonly string[]): {
@@ -61,14 +56,24 @@ export async function runRebuild(argv: readonly string[]): Promise<number> {
     logger,
   });
   try {
-    const report = await rebuildProjection(args.name, {
+    const common = {
       from: args.from,
       db,
       kafka: createKafkaClient(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-rebuild`, logger),
-      topic: config.KAFKA_OUTCOMES_TOPIC,
-      projections: rebuildable(),
       logger,
-    });
+    };
+    const report = CHANGE_PROJECTIONS.some((p) => p.name === args.name)
+      ? await rebuildProjection(args.name, {
+          ...common,
+          feed: changeFeed,
+          topic: config.KAFKA_CHANGES_TOPIC,
+          projections: CHANGE_PROJECTIONS,
+        })
+      : await rebuildProjection(args.name, {
+          ...common,
+          topic: config.KAFKA_OUTCOMES_TOPIC,
+          projections: OUTCOME_PROJECTIONS,
+        });
     console.log(
       `rebuilt ${report.projection} from ${report.from}: ${report.events} event(s), ` +
         `${report.undecodable} undecodable, ${report.ms} ms`,

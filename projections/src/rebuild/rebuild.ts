@@ -17,11 +17,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
-import { decodeOutcome } from '../../../events/schema';
 import type { Logger } from '../../../core/logger';
 import type { Queryable } from '../../../core/postgres/pool';
-import type { ProjectedEvent, Projection } from '../projection';
-import { READ_MODELS } from '../read-models';
+import { type Feed, outcomeFeed } from '../feed';
+import type { Located, ProjectedEvent, Projection } from '../projection';
+import { OUTCOME_READ_MODELS } from '../read-models';
 import { tableDigest, type TableDigest } from './digest';
 
 export type RebuildSource = 'kafka' | 'events';
@@ -33,15 +33,18 @@ export const REBUILD_IDLE_IN_TRANSACTION_MS = 600_000;
 /** How long the temporary consumer may go without reaching the watermarks (ms). */
 export const REBUILD_KAFKA_STALL_MS = 60_000;
 
-export interface RebuildOptions {
+export interface RebuildOptions<E extends Located = ProjectedEvent> {
   from: RebuildSource;
   /** A direct pool (a session for the transaction; the schema of its search_path). */
   db: pg.Pool;
   /** For `from: 'kafka'`. */
   kafka?: Kafka;
+  /** The feed's topic: Kafka's source, and the event store's chains ('<topic>/<partition>'). */
   topic?: string;
-  /** Where `name` is looked up; the read models by default. */
-  projections?: readonly Projection[];
+  /** How records decode: the outcome events by default. */
+  feed?: Feed<E>;
+  /** Where `name` is looked up; the outcome read models by default. */
+  projections?: readonly Projection<E>[];
   batchEventsMax?: number;
   logger?: Logger;
 }
@@ -69,12 +72,12 @@ export class RebuildError extends Error {
 
 const EVENT_STORE_TABLE = 'ledger_event';
 
-type Apply = (events: ProjectedEvent[]) => Promise<void>;
+type Apply<E> = (events: E[]) => Promise<void>;
 
-export function findProjection(
+export function findProjection<E extends Located = ProjectedEvent>(
   name: string,
-  projections: readonly Projection[] = READ_MODELS,
-): Projection {
+  projections: readonly Projection<E>[] = OUTCOME_READ_MODELS as unknown as Projection<E>[],
+): Projection<E> {
   const projection = projections.find((each) => each.name === name);
   if (projection === undefined) {
     const known = projections.map((each) => each.name).join(', ');
@@ -83,13 +86,20 @@ export function findProjection(
   return projection;
 }
 
-export async function rebuildProjection(
+export async function rebuildProjection<E extends Located = ProjectedEvent>(
   name: string,
-  options: RebuildOptions,
+  options: RebuildOptions<E>,
 ): Promise<RebuildReport> {
   const projection = findProjection(name, options.projections);
-  if (options.from === 'events' && projection.tables.includes(EVENT_STORE_TABLE)) {
-    throw new RebuildError('no_source', `${name} is the event store: rebuild it from kafka`);
+  const feed = options.feed ?? (outcomeFeed as unknown as Feed<E>);
+  // The chains are evidence: appended once, verified (`ledger-bridge verify`), never rewritten.
+  // Both chain projections (one per feed) share the event store's tables, so a truncation for
+  // one would also erase the other's chains.
+  if (projection.tables.includes(EVENT_STORE_TABLE)) {
+    throw new RebuildError(
+      'no_source',
+      `${name} is the hash chain's event store: it is verified, never rebuilt`,
+    );
   }
   const startedMs = Date.now();
   const client = await options.db.connect();
@@ -104,15 +114,15 @@ export async function rebuildProjection(
     await client.query(`SET LOCAL ledger_bridge.maintenance = 'rewrite'`);
     await client.query(`TRUNCATE ${projection.tables.join(', ')}`);
     const max = options.batchEventsMax ?? REBUILD_BATCH_EVENTS_MAX;
-    const apply: Apply = async (events) => {
+    const apply: Apply<E> = async (events) => {
       for (let at = 0; at < events.length; at += max) {
         await projection.apply(client, events.slice(at, at + max));
       }
       counts.events += events.length;
     };
     const onUndecodable = () => void (counts.undecodable += 1);
-    if (options.from === 'kafka') await replayKafka(options, apply, onUndecodable);
-    else await replayEventStore(client, apply, onUndecodable, max);
+    if (options.from === 'kafka') await replayKafka(options, feed, apply, onUndecodable);
+    else await replayEventStore(client, feed, options.topic, apply, onUndecodable, max);
     const digests: TableDigest[] = [];
     for (const table of projection.tables) digests.push(await tableDigest(client, table));
     await client.query('COMMIT');
@@ -129,14 +139,14 @@ export async function rebuildProjection(
   }
 }
 
-function decodeRecord(
+function decodeRecord<E extends Located>(
+  feed: Feed<E>,
   topic: string,
   partition: number,
-  message: { offset: string; timestamp: string; value: Buffer | null },
-): ProjectedEvent | null {
+  message: { key: Buffer | null; offset: string; timestamp: string; value: Buffer | null },
+): E | null {
   try {
-    const event = decodeOutcome(message.value);
-    return { event, topic, partition, offset: message.offset, timestamp: message.timestamp };
+    return feed.decode(message, topic, partition);
   } catch {
     return null;
   }
@@ -146,7 +156,12 @@ function decodeRecord(
  * Reads the topic from the beginning to the high watermarks taken now, one partition batch at a
  * time, with a throw-away consumer group that commits nothing and is deleted afterwards.
  */
-async function replayKafka(options: RebuildOptions, apply: Apply, onUndecodable: () => void) {
+async function replayKafka<E extends Located>(
+  options: RebuildOptions<E>,
+  feed: Feed<E>,
+  apply: Apply<E>,
+  onUndecodable: () => void,
+) {
   const { kafka, topic } = options;
   if (kafka === undefined || topic === undefined) {
     throw new RebuildError('no_source', "from 'kafka' needs a Kafka client and a topic");
@@ -190,12 +205,12 @@ async function replayKafka(options: RebuildOptions, apply: Apply, onUndecodable:
               const target = targets.get(batch.partition);
               // After the end (or a failure) batches may still come: the transaction is closing.
               if (target === undefined || settled) return;
-              const events: ProjectedEvent[] = [];
+              const events: E[] = [];
               let next = 0n;
               for (const message of batch.messages) {
                 if (BigInt(message.offset) >= target) break;
                 next = BigInt(message.offset) + 1n;
-                const event = decodeRecord(topic, batch.partition, message);
+                const event = decodeRecord(feed, topic, batch.partition, message);
                 if (event === null) onUndecodable();
                 else events.push(event);
               }
@@ -227,9 +242,11 @@ async function replayKafka(options: RebuildOptions, apply: Apply, onUndecodable:
  * Reads `ledger_event` chain by chain ('<topic>/<partition>'), in position order, by keyset.
  * Each chain holds one partition's events in offset order, duplicates already skipped.
  */
-async function replayEventStore(
+async function replayEventStore<E extends Located>(
   db: Queryable,
-  apply: Apply,
+  feed: Feed<E>,
+  feedTopic: string | undefined,
+  apply: Apply<E>,
   onUndecodable: () => void,
   pageSize: number,
 ): Promise<void> {
@@ -239,6 +256,9 @@ async function replayEventStore(
   for (const { chain } of chains) {
     const slash = chain.lastIndexOf('/');
     const topic = chain.slice(0, slash);
+    // Each feed's events are in its own topic's chains (the outcome feed's, when no topic is
+    // named, are every chain whose payload it can read).
+    if (feedTopic !== undefined && topic !== feedTopic) continue;
     const partition = Number(chain.slice(slash + 1));
     let after = 0n;
     for (;;) {
@@ -248,12 +268,13 @@ async function replayEventStore(
         [chain, after.toString(), pageSize],
       );
       if (rows.length === 0) break;
-      const events: ProjectedEvent[] = [];
+      const events: E[] = [];
       for (const row of rows) {
-        const message = { offset: String(row.kafka_offset), timestamp: '0', value: row.payload };
-        const event = decodeRecord(topic, partition, message);
-        if (event === null) onUndecodable();
-        else events.push(event);
+        try {
+          events.push(...feed.fromStore(row.payload, topic, partition, String(row.kafka_offset)));
+        } catch {
+          onUndecodable();
+        }
       }
       await apply(events);
       after = BigInt(rows[rows.length - 1]!.position);

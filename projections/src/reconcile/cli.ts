@@ -25,13 +25,14 @@ import { loadProjectionsConfig } from '../config';
 import {
   CATCH_UP_WAIT_MS_DEFAULT,
   type HorizonSource,
-  kafkaCaughtUpHorizon,
+  feedsCaughtUpHorizon,
   SETTLE_DELAY_MS_DEFAULT,
   settledHorizon,
 } from './horizon';
 import { reconcile } from './reconcile';
 import { EXAMPLES_PER_KIND_DEFAULT, formatReport } from './report';
 import { type CliIo, PROCESS_IO } from '../cli-io';
+import { projectionFeeds } from '../feed';
 
 const USAGE =
   'usage: reconcile [--since <iso>] [--until <iso>] [--json] [--settle-ms <n>] ' +
@@ -140,11 +141,10 @@ export async function runReconcile(argv: string[], io: CliIo = PROCESS_IO): Prom
       const admin = kafka.admin();
       await admin.connect();
       closers.push(() => admin.disconnect());
-      horizon = kafkaCaughtUpHorizon({
+      horizon = feedsCaughtUpHorizon({
         admin,
         db,
-        topic: config.KAFKA_OUTCOMES_TOPIC,
-        consumerGroup: config.PROJECTIONS_GROUP_ID,
+        feeds: projectionFeeds(config),
         settleDelayMs: args.settleDelayMs,
         waitMs: args.waitMs,
       });
@@ -155,7 +155,8 @@ export async function runReconcile(argv: string[], io: CliIo = PROCESS_IO): Prom
     );
     io.out(args.json ? JSON.stringify(report) : formatReport(report));
     if (report.deferred !== null) {
-      io.err(`reconcile deferred: ${report.deferred}`);
+      // The text report's last line already says so; JSON is for tools, this line for a person.
+      if (args.json) io.err(`reconcile deferred: ${report.deferred}`);
       return 2;
     }
     return report.mismatchCount === 0 ? 0 : 1;

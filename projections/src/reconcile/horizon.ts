@@ -133,3 +133,34 @@ export function kafkaCaughtUpHorizon(options: KafkaHorizonOptions): HorizonSourc
     },
   };
 }
+
+/**
+ * The horizon of several sources at once (the outcome feed and the change feed): the earliest of
+ * their horizons, so every feed has applied everything up to it; deferred when any one is.
+ */
+export function earliestHorizon(sources: readonly HorizonSource[]): HorizonSource {
+  return {
+    async horizon() {
+      let earliest: bigint | null = null;
+      const sourcesText: string[] = [];
+      for (const source of sources) {
+        const result = await source.horizon();
+        if (result.kind === 'deferred') return result;
+        sourcesText.push(result.source);
+        if (earliest === null || result.timestampNs < earliest) earliest = result.timestampNs;
+      }
+      if (earliest === null) return { kind: 'deferred', reason: 'no horizon source' };
+      return { kind: 'ready', timestampNs: earliest, source: sourcesText.join('; ') };
+    },
+  };
+}
+
+/** Each feed the projections follow, proven caught up the same way (kafkaCaughtUpHorizon). */
+export function feedsCaughtUpHorizon(
+  options: Omit<KafkaHorizonOptions, 'topic' | 'consumerGroup'> & {
+    feeds: readonly { topic: string; consumerGroup: string }[];
+  },
+): HorizonSource {
+  const { feeds, ...common } = options;
+  return earliestHorizon(feeds.map((feed) => kafkaCaughtUpHorizon({ ...common, ...feed })));
+}

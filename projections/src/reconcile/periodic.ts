@@ -74,7 +74,9 @@ export function startPeriodicReconcile(
         return;
       }
       last = report;
-      const transferMismatches = report.mismatchCount - accountMismatches(report);
+      // Dead letters are not bound to a window: they do not pin one either.
+      const transferMismatches =
+        report.mismatchCount - accountMismatches(report) - report.counts.dead_lettered_event;
       dirtyFrom = transferMismatches === 0 ? null : timestampMin;
       const summary = {
         mismatches: report.mismatchCount,

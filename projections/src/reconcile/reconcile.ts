@@ -6,7 +6,8 @@
  *   and flags the row implies, and TigerBeetle's four totals equal the account-balance read model;
  * - transfers (transfers.ts): TigerBeetle's transfers in a timestamp window against
  *   `journal_transfer`, both ways, field by field, plus double postings, misattributed rows and
- *   journals without metadata.
+ *   journals without metadata;
+ * - dead letters (dead-letters.ts): events the projections skipped and nobody replayed yet.
  *
  * Everything is compared only up to the safe horizon (horizon.ts), so the projections' lag never
  * shows as a mismatch: when the horizon cannot be established, nothing is compared and the report
@@ -16,6 +17,7 @@ import type { Ledger } from '../../../ledger/port';
 import { BATCH_EVENTS_MAX } from '../../../ledger/port';
 import type { Queryable } from '../../../core/postgres/pool';
 import { reconcileAccounts } from './accounts';
+import { reconcileDeadLetters } from './dead-letters';
 import { type HorizonSource, settledHorizon } from './horizon';
 import { EXAMPLES_PER_KIND_DEFAULT, type ReconcileReport, ReportBuilder } from './report';
 import { reconcileTransfers } from './transfers';
@@ -77,6 +79,7 @@ export async function reconcile(
       report,
     );
   }
+  await reconcileDeadLetters(deps.db, options.examplesPerKind ?? EXAMPLES_PER_KIND_DEFAULT, report);
   const window = {
     timestampMin: timestampMin.toString(),
     timestampMax: timestampMax.toString(),

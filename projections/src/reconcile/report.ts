@@ -15,7 +15,10 @@ export type MismatchKind =
   | 'account_balance_mismatch'
   /** The TigerBeetle account's ledger, code or flags are not what its row says. */
   | 'account_attribute_mismatch'
-  /** A TigerBeetle transfer with no `journal_transfer` row: committed but never projected. */
+  /**
+   * A TigerBeetle transfer with no `journal_transfer` row that the change feed never delivered
+   * either: committed, and nothing in PostgreSQL knows.
+   */
   | 'transfer_without_metadata'
   /** A `journal_transfer` row whose transfer TigerBeetle does not hold. */
   | 'transfer_missing_in_ledger'
@@ -26,7 +29,12 @@ export type MismatchKind =
   /** A row's transfer id is not the id derived from its journal, step and chain index. */
   | 'misattributed_transfer'
   /** A `journal_entry` stub: a hold's post/void whose journal metadata was never applied. */
-  | 'journal_without_metadata';
+  | 'journal_without_metadata'
+  /**
+   * An event the projections skipped (a `projection_dead_letter` row not replayed): PostgreSQL
+   * lacks what it says until `ledger-bridge projections replay-dlq` applies it.
+   */
+  | 'dead_lettered_event';
 
 const KINDS: Record<MismatchKind, true> = {
   account_missing_in_ledger: true,
@@ -38,6 +46,7 @@ const KINDS: Record<MismatchKind, true> = {
   duplicate_transfer: true,
   misattributed_transfer: true,
   journal_without_metadata: true,
+  dead_lettered_event: true,
 };
 export const MISMATCH_KINDS = Object.keys(KINDS) as MismatchKind[];
 
@@ -86,6 +95,12 @@ export interface ReconcileReport {
      * another deployment's (or test run's) on a shared cluster, not compared.
      */
     foreign: number;
+    /**
+     * TigerBeetle transfers of this deployment's accounts without journal metadata that the change
+     * feed delivered: raw movements (the raw transfer API, or a journal whose outcome was never
+     * published), projected into balances and statements, not mismatches.
+     */
+    raw: number;
   };
   counts: Record<MismatchKind, number>;
   /** The first `examplesPerKind` mismatches of each kind, in the order found. */
@@ -100,7 +115,7 @@ export class ReportBuilder {
   readonly counts: Record<MismatchKind, number>;
   readonly examples: Mismatch[] = [];
   readonly accounts = { compared: 0, skippedBusy: 0, skippedRecent: 0 };
-  readonly transfers = { ledgerScanned: 0, storeScanned: 0, foreign: 0 };
+  readonly transfers = { ledgerScanned: 0, storeScanned: 0, foreign: 0, raw: 0 };
   private readonly startedMs: number;
 
   constructor(
@@ -117,6 +132,13 @@ export class ReportBuilder {
   add(mismatch: Mismatch): void {
     const count = ++this.counts[mismatch.kind];
     if (count <= this.examplesPerKind) this.examples.push(mismatch);
+  }
+
+  /** `total` mismatches of one kind counted elsewhere (a query), with the first few examples. */
+  addCounted(kind: MismatchKind, total: number, examples: readonly Mismatch[]): void {
+    const room = Math.max(0, this.examplesPerKind - this.counts[kind]);
+    this.examples.push(...examples.slice(0, room));
+    this.counts[kind] += total;
   }
 
   get mismatchCount(): number {
@@ -140,7 +162,10 @@ export class ReportBuilder {
   }
 }
 
-/** A human summary: one line per non-zero kind, then the examples. */
+/**
+ * A human summary: the window, then (unless deferred) the counts, one line per non-zero kind and
+ * the examples; last, exactly one verdict line (verdictLine).
+ */
 export function formatReport(report: ReconcileReport): string {
   const lines: string[] = [];
   const { window } = report;
@@ -148,7 +173,11 @@ export function formatReport(report: ReconcileReport): string {
     `window: TigerBeetle timestamps ${window.timestampMin}..${window.timestampMax} ` +
       `(horizon: ${window.horizonSource})`,
   );
-  if (report.deferred !== null) lines.push(`DEFERRED, nothing compared: ${report.deferred}`);
+  if (report.deferred !== null) {
+    // Nothing was compared: no count below would mean anything, and "OK" would be a lie.
+    lines.push(verdictLine(report));
+    return lines.join('\n');
+  }
   const a = report.accounts;
   lines.push(
     `accounts: ${a.compared} compared, ${a.skippedBusy} busy after the horizon, ` +
@@ -156,17 +185,22 @@ export function formatReport(report: ReconcileReport): string {
   );
   const t = report.transfers;
   lines.push(
-    `transfers: ${t.ledgerScanned} in TigerBeetle (${t.foreign} between accounts of others), ` +
+    `transfers: ${t.ledgerScanned} in TigerBeetle (${t.foreign} between accounts of others, ` +
+      `${t.raw} raw movements without journal), ` +
       `${t.storeScanned} in PostgreSQL (${report.durationMs} ms)`,
   );
   for (const kind of MISMATCH_KINDS) {
     if (report.counts[kind] > 0) lines.push(`  ${kind}: ${report.counts[kind]}`);
   }
   for (const m of report.examples) lines.push(`  - ${describe(m)}`);
-  lines.push(
-    report.mismatchCount === 0 ? 'OK: 0 mismatches' : `${report.mismatchCount} mismatches`,
-  );
+  lines.push(verdictLine(report));
   return lines.join('\n');
+}
+
+/** The report's one verdict, its last line: deferred (nothing compared), clean, or not. */
+export function verdictLine(report: ReconcileReport): string {
+  if (report.deferred !== null) return `DEFERRED, nothing compared: ${report.deferred}`;
+  return report.mismatchCount === 0 ? 'OK: 0 mismatches' : `${report.mismatchCount} mismatches`;
 }
 
 function describe(m: Mismatch): string {

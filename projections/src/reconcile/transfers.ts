@@ -7,7 +7,11 @@
  *    in TigerBeetle's state machine, which then scans its object tree by timestamp) and the
  *    window's bounds, paged by timestamp (limit BATCH_EVENTS_MAX, next page from the last
  *    timestamp + 1: timestamps are unique). Each page's ids are looked up in one statement on the
- *    primary key: absent → `transfer_without_metadata`, present → every field compared.
+ *    primary key: present → every field compared; absent → looked up in the change feed's
+ *    `ledger_change`: there, it is a raw movement (a transfer made without a journal, or a
+ *    journal whose outcome was never published), counted and visible in balances and statements;
+ *    not there either → `transfer_without_metadata`: the ledger committed it and nothing in
+ *    PostgreSQL knows.
  * 2. Store → ledger: `journal_transfer` rows with tb_timestamp in the window, keyset-paged by
  *    (tb_timestamp, transfer_id), each page looked up with one lookup_transfers: absent →
  *    `transfer_missing_in_ledger`. Fields are compared again only where pass 1 could not have
@@ -73,6 +77,11 @@ const BY_IDS = `
   SELECT t.transfer_id::text AS transfer_id, t.journal_id, t.step, t.chain_index, ${COLUMNS}
     FROM journal_transfer t
    WHERE t.transfer_id = ANY($1::numeric[])`;
+
+/** Which of these transfers the change feed delivered (an expiry event repeats the pending's). */
+const IN_FEED = `
+  SELECT DISTINCT transfer_id::text AS transfer_id FROM ledger_change
+   WHERE transfer_id = ANY($1::numeric[]) AND type <> 'two_phase_expired'`;
 
 /** Which of these TigerBeetle account ids are this deployment's accounts. */
 const OURS = `
@@ -159,9 +168,10 @@ async function ledgerToStore(
 }
 
 /**
- * Transfers TigerBeetle holds and PostgreSQL does not: each one that moves one of this
- * deployment's accounts is `transfer_without_metadata`. One cluster may serve several deployments
- * (and test runs); a transfer between two accounts of others is counted `foreign`, not ours to judge.
+ * Transfers TigerBeetle holds and the journal store does not: a raw movement when the change feed
+ * delivered it, else `transfer_without_metadata` when it moves one of this deployment's accounts.
+ * One cluster may serve several deployments (and test runs); a transfer between two accounts of
+ * others is counted `foreign`, not ours to judge.
  */
 async function reportWithoutMetadata(
   db: Queryable,
@@ -174,12 +184,20 @@ async function reportWithoutMetadata(
     [...new Set(accountIds)].map(String),
   ]);
   const ours = new Set(rows.map((row) => row.ledger_id));
+  const { rows: fed } = await db.query<{ transfer_id: string }>(IN_FEED, [
+    unknown.map((t) => t.id.toString()),
+  ]);
+  const inFeed = new Set(fed.map((row) => row.transfer_id));
   for (const transfer of unknown) {
     const touchesOurs =
       ours.has(transfer.debit_account_id.toString()) ||
       ours.has(transfer.credit_account_id.toString());
     if (!touchesOurs) {
       report.transfers.foreign += 1;
+      continue;
+    }
+    if (inFeed.has(transfer.id.toString())) {
+      report.transfers.raw += 1;
       continue;
     }
     report.add({

@@ -1,42 +1,70 @@
 /**
- * Proves the whole loop end to end: journals posted over HTTP reach PostgreSQL through Kafka and
- * the projection worker; a read carrying the posting's consistency token sees it; the statement
- * shows it with its running balance; the hash chain verifies; and the reconciler finds TigerBeetle
- * (the engine) and PostgreSQL in agreement — then flags a deliberately broken row.
+ * Proves the whole loop end to end, on the stack's TigerBeetle cluster: journals and a raw
+ * transfer posted over HTTP reach PostgreSQL by both feeds — their outcome events through Kafka,
+ * and the ledger's own change events through `tigerbeetle amqp` → RabbitMQ → the change relay
+ * (changefeed/, started here on a queue of this run's own bound to the stack's exchange, writing
+ * a change topic of this run's own) → Kafka — and the projection worker's two runners; a read
+ * carrying the posting's consistency token sees the journal; the statement shows the journal
+ * entries, the hold's post and the raw transfer (kind `raw`) with their running balance; both
+ * kinds of hash chain verify; and the reconciler, its horizon proven on both feeds, finds
+ * TigerBeetle and PostgreSQL in agreement, the raw transfer counted raw — then flags a
+ * deliberately broken row.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { verifyChains } from '../../../projections/src/hash-chain/verify';
 import { loadProjectionsConfig } from '../../../projections/src/config';
-import { kafkaCaughtUpHorizon } from '../../../projections/src/reconcile/horizon';
+import { projectionFeeds } from '../../../projections/src/feed';
+import { feedsCaughtUpHorizon } from '../../../projections/src/reconcile/horizon';
 import { reconcile } from '../../../projections/src/reconcile/reconcile';
 import { startWorker, type Worker } from '../../../projections/src/worker';
 import { createPools, closePools, type Pools } from '../../../core/postgres/pool';
+import { liveFeed } from '../../support/changefeed/live-feed';
 import { call, type Harness, startHarness } from '../../support/http/harness';
+
+/** The change feed's path (CDC job, RabbitMQ, relay, Kafka, worker) takes well under this. */
+const FEED_WAIT_MS = 30_000;
+const feed = liveFeed('e2e-projections');
 
 let h: Harness;
 let worker: Worker;
 let pools: Pools;
+let kafka: Kafka;
 const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness(feed.env);
+  if (h.bridge.ledger.kind !== 'tigerbeetle') {
+    throw new Error(
+      'this test follows the ledger change feed of the TigerBeetle cluster (its CDC job): ' +
+        'start the stack with a TigerBeetle server (TB_BIN; infra/stack.sh up)',
+    );
+  }
+  // Bound before the first transfer: the queue receives every event from now on.
+  await feed.start(h.config);
   worker = await startWorker({
     config: h.config,
     projectionsConfig: loadProjectionsConfig({
       PROJECTIONS_MIGRATE: 'false',
       PROJECTIONS_METRICS_PORT: '0',
+      PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
     }),
     logger: silent,
   });
   pools = createPools(h.config);
+  kafka = new Kafka({
+    clientId: 'test-e2e',
+    brokers: h.config.KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+  });
 }, 60_000);
 
 afterAll(async () => {
   await worker?.stop();
+  await feed.stop();
   if (pools) await closePools(pools);
   await h?.dispose();
-});
+}, 60_000);
 
 function journal(id: string, debit: string, credit: string, amount: number) {
   return {
@@ -51,9 +79,28 @@ function journal(id: string, debit: string, credit: string, amount: number) {
   };
 }
 
-it('posts, projects, reads consistently, verifies and reconciles', async () => {
+async function until<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + FEED_WAIT_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${FEED_WAIT_MS} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Entry {
+  amount: string;
+  balance: string;
+  kind: string;
+  journalId: string | null;
+}
+
+it('posts, projects both feeds, reads consistently, verifies and reconciles', async () => {
   const base = h.bridge.url;
   const acc = (name: string) => `${h.run}-${name}`;
+  const ledgerIds: Record<string, string> = {};
+  let usdLedger = 0;
   for (const [name, type] of [
     ['bank', 'asset'],
     ['sales', 'revenue'],
@@ -67,6 +114,8 @@ it('posts, projects, reads consistently, verifies and reconciles', async () => {
       asset: 'USD',
     });
     expect(res.status).toBe(201);
+    ledgerIds[name] = res.body.ledgerId;
+    usdLedger = res.body.ledger;
   }
   const posted = await call(
     base,
@@ -90,8 +139,23 @@ it('posts, projects, reads consistently, verifies and reconciles', async () => {
     journal(acc('j3'), acc('wallet'), acc('bank'), 5),
   );
   expect(refused.status).toBe(422);
+  // A raw transfer: no journal, so no outcome event; only the change feed knows it.
+  const raw = await call(base, 'POST', '/api/transfers/batch', {
+    transfers: [
+      {
+        id: (BigInt(`0x${h.run}`) * 1_000_000n + 1n).toString(),
+        debit_account_id: ledgerIds.bank,
+        credit_account_id: ledgerIds.sales,
+        amount: '5',
+        ledger: usdLedger,
+        code: 900,
+      },
+    ],
+  });
+  expect(raw.status).toBe(200);
+  expect(raw.body.results[0].status).toBe('created');
 
-  // A read with the posting's token waits for the projection, then sees the journal.
+  // A read with the posting's token waits for the outcome runner, then sees the journal.
   const token = posted.headers.get('consistency-token')!;
   const read = await fetch(`${base}/api/journal/${acc('j1')}`, {
     headers: { 'consistency-token': token },
@@ -105,39 +169,45 @@ it('posts, projects, reads consistently, verifies and reconciles', async () => {
   });
   expect(entry.lines).toHaveLength(2);
 
-  // The statement, once the hold's post is projected too.
+  // The statement follows the change feed (a token names outcome positions only): it is read
+  // once the feed brought the last transfer.
   const lastToken = (
     await call(base, 'POST', '/api/journal', journal(acc('j4'), acc('bank'), acc('sales'), 1))
   ).headers.get('consistency-token')!;
-  const statement = await fetch(`${base}/api/accounts/${acc('bank')}/entries`, {
-    headers: { 'consistency-token': lastToken },
+  const entries = await until('the statement to show the four postings', async () => {
+    const statement = await fetch(`${base}/api/accounts/${acc('bank')}/entries`, {
+      headers: { 'consistency-token': lastToken },
+    });
+    expect(statement.status).toBe(200);
+    const page = (await statement.json()) as { entries: Entry[] };
+    return page.entries.length >= 4 ? page.entries : null;
   });
-  expect(statement.status).toBe(200);
-  const page = (await statement.json()) as {
-    entries: Array<{ amount: string; balance: string }>;
-  };
-  expect(page.entries.map((e) => e.amount)).toEqual(['700', '120', '1']);
-  expect(page.entries.at(-1)!.balance).toBe('821');
+  expect(entries).toMatchObject([
+    { amount: '700', kind: 'posted', journalId: acc('j1'), balance: '700' },
+    { amount: '120', kind: 'hold_posted', journalId: acc('j2'), balance: '820' },
+    { amount: '5', kind: 'raw', journalId: null, balance: '825' },
+    { amount: '1', kind: 'posted', journalId: acc('j4'), balance: '826' },
+  ]);
 
-  // The hash chain holds every event and verifies.
+  // Both kinds of chain hold their events and verify: outcomes, and the ledger's own changes.
   const verified = await verifyChains(pools.direct, { full: true });
-  expect(verified.ok).toBe(true);
-  expect(verified.eventsChecked).toBeGreaterThanOrEqual(5);
+  expect(verified.chains.filter((c) => !c.ok)).toEqual([]);
+  const chained = (topic: string) =>
+    verified.chains
+      .filter((c) => c.chain.startsWith(`${topic}/`))
+      .reduce((sum, c) => sum + c.eventsChecked, 0);
+  expect(chained(h.topic)).toBeGreaterThanOrEqual(5);
+  // j1, j2's hold and post, the raw transfer, j4 (the cluster's other events may be there too).
+  expect(chained(feed.topic)).toBeGreaterThanOrEqual(5);
 
-  // TigerBeetle and PostgreSQL agree, then a broken row is flagged.
-  const kafka = new Kafka({
-    clientId: 'test-e2e',
-    brokers: h.config.KAFKA_BROKERS,
-    logLevel: logLevel.NOTHING,
-  });
+  // TigerBeetle and PostgreSQL agree once both feeds caught up, then a broken row is flagged.
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const horizon = kafkaCaughtUpHorizon({
+    const horizon = feedsCaughtUpHorizon({
       admin,
       db: pools.primary,
-      topic: h.topic,
-      consumerGroup: h.config.PROJECTIONS_GROUP_ID,
+      feeds: projectionFeeds(h.config),
       settleDelayMs: 0,
     });
     const deps = { db: pools.primary, ledger: h.bridge.ledger.ledger, horizon };
@@ -146,13 +216,19 @@ it('posts, projects, reads consistently, verifies and reconciles', async () => {
     const clean = await reconcile(deps, window);
     expect(clean.deferred).toBeNull();
     expect(clean.mismatchCount).toBe(0);
+    expect(clean.transfers.raw).toBe(1);
     await pools.direct.query(
-      `UPDATE rm_account_balance SET debits_posted = debits_posted + 1 WHERE account_id = $1`,
-      [acc('bank')],
+      `UPDATE rm_account_balance SET debits_posted = debits_posted + 1
+        WHERE ledger_account_id = $1`,
+      [ledgerIds.bank],
     );
     const broken = await reconcile(deps, window);
     expect(broken.mismatchCount).toBe(1);
+    expect(broken.examples[0]).toMatchObject({
+      kind: 'account_balance_mismatch',
+      field: 'debits_posted',
+    });
   } finally {
     await admin.disconnect();
   }
-}, 60_000);
+}, 90_000);

@@ -13,6 +13,8 @@ import { type Answer, call, type Harness, startHarness } from '../../support/htt
 
 let h: Harness;
 let base: string;
+/** Longer than a 1 s hold's timeout, with room for the ledger's clock. */
+const HOLD_EXPIRY_WAIT_MS = 2_500;
 /** Every outcome event the tests caused, by journal, and how many times each was published. */
 const expected = new Map<string, Map<string, number>>();
 
@@ -22,12 +24,17 @@ function expectEvent(journalId: string, eventId: string): void {
   expected.set(journalId, events);
 }
 
-/** Records the event a journal or hold answer implies: 2xx names its kind, 422 a rejection. */
+/**
+ * Records the event a journal or hold answer implies: 2xx names its kind; a refusal by the ledger
+ * (422 journal_rejected, or 409 journal_not_pending naming the ledger's status) a rejection.
+ */
 function noteOutcome(journalId: string, step: 'create' | 'post' | 'void', res: Answer): void {
   if (res.status === 201) expectEvent(journalId, `${journalId}:${res.body.status}`);
-  if (res.status === 422 && res.body.error.code === 'journal_rejected') {
-    expectEvent(journalId, `${journalId}:rejected:${step}`);
-  }
+  const code = res.body?.error?.code;
+  const refusedByLedger =
+    (res.status === 422 && code === 'journal_rejected') ||
+    (res.status === 409 && code === 'journal_not_pending' && res.body.error.status !== undefined);
+  if (refusedByLedger) expectEvent(journalId, `${journalId}:rejected:${step}`);
 }
 
 async function account(
@@ -248,8 +255,56 @@ describe('holds', () => {
     expect(BigInt(after.pending.debits)).toBe(BigInt(before.pending.debits) - 90n);
     expect(after.posted).toEqual(before.posted);
     const postLate = await resolveHold(id('h2'), 'post');
-    expect(postLate.status).toBe(422);
-    expect(postLate.body.error.status).toBe('pending_transfer_already_voided');
+    expect(postLate.status).toBe(409);
+    expect(postLate.body.error).toMatchObject({
+      code: 'journal_not_pending',
+      status: 'pending_transfer_already_voided',
+    });
+  });
+
+  /** A hold of `amount` bank → revenue, then what happens to it before the late step. */
+  const lateSteps: Array<{
+    name: string;
+    timeoutSeconds: number;
+    before: (journalId: string) => Promise<unknown>;
+    late: 'post' | 'void';
+    status: string;
+  }> = [
+    {
+      name: 'voiding a posted hold',
+      timeoutSeconds: 3600,
+      before: async (journalId) => {
+        expect((await resolveHold(journalId, 'post', { amount: '30' })).status).toBe(201);
+      },
+      late: 'void',
+      status: 'pending_transfer_already_posted',
+    },
+    {
+      name: 'posting a hold that expired',
+      timeoutSeconds: 1,
+      // Past the hold's 1 s timeout on the ledger's clock.
+      before: () => new Promise((resolve) => setTimeout(resolve, HOLD_EXPIRY_WAIT_MS)),
+      late: 'post',
+      status: 'pending_transfer_expired',
+    },
+  ];
+
+  it.each(lateSteps)('answers 409 journal_not_pending to $name', async (step) => {
+    const journalId = id(`late-${step.late}-${step.timeoutSeconds}`);
+    const body = {
+      ...journal(journalId, [
+        [id('bank'), 'DEBIT', 70],
+        [id('revenue'), 'CREDIT', 70],
+      ]),
+      pending: { timeoutSeconds: step.timeoutSeconds },
+    };
+    expect((await post(body)).status).toBe(201);
+    await step.before(journalId);
+    const res = await resolveHold(journalId, step.late);
+    expect([res.status, res.body.error]).toEqual([
+      409,
+      expect.objectContaining({ code: 'journal_not_pending', status: step.status }),
+    ]);
   });
 
   it('answers 404 for an unknown hold and 409 for a journal that is not a hold', async () => {
@@ -259,6 +314,21 @@ describe('holds', () => {
     const res = await call(base, 'POST', `/api/journal/${id('j1')}/void`);
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('journal_not_pending');
+  });
+});
+
+describe('consistency tokens', () => {
+  it("refuses at once a token naming a partition the topic does not have (Kafka's count)", async () => {
+    // The harness's topic has 3 partitions: p3 and p99 can never be applied, so no wait.
+    for (const token of ['p3.o0', 'p99.o1']) {
+      const res = await call(base, 'GET', `/api/journal/${id('j1')}?consistency=${token}`);
+      expect([res.status, res.body.error.code, res.body.error.field]).toEqual([
+        400,
+        'invalid_consistency_token',
+        'consistency',
+      ]);
+      expect(res.body.error.message).toContain(token);
+    }
   });
 });
 

@@ -25,6 +25,8 @@ import type { TestSchema } from '../../support/store/schema';
 
 const TOPIC = 'ledger.journal-outcomes.test';
 const GROUP = 'test-journals';
+/** The topic's partitions, as the routes are told. */
+const PARTITIONS = 6;
 let db: TestSchema;
 let server: http.Server;
 let base: string;
@@ -49,6 +51,7 @@ beforeAll(async () => {
     topic: TOPIC,
     groupId: GROUP,
     consistencyWaitMs: 300,
+    partitions: { countFor: async () => PARTITIONS },
   });
   const log = pino({ level: 'silent' });
   server = http.createServer((req, res) => {
@@ -149,6 +152,21 @@ test('a consistency token waits for the projection, or answers 425 with the posi
 
   const garbage = await get('/api/journal/J-1', { 'consistency-token': 'p0.oX' });
   expect([garbage.status, garbage.body.error.code]).toEqual([400, 'invalid_consistency_token']);
+});
+
+test('a token naming a partition the topic does not have is a 400 at once, not a wait', async () => {
+  for (const token of [`p${PARTITIONS}.o1`, 'p99.o1']) {
+    const res = await get('/api/journal/J-1', { 'consistency-token': token });
+    // A wait would end in 425 projection_behind (the checkpoint of that partition never moves).
+    expect([res.status, res.body.error]).toEqual([
+      400,
+      expect.objectContaining({ code: 'invalid_consistency_token', field: 'consistency' }),
+    ]);
+    expect(res.body.error.message).toContain(token);
+  }
+  await setCheckpoint(3);
+  const last = await get(`/api/journal/J-1?consistency=p0.o2`);
+  expect(last.status).toBe(200);
 });
 
 test('waitForProjection is bounded; the token codec round-trips and rejects garbage', async () => {

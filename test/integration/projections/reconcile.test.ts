@@ -1,15 +1,22 @@
 /**
  * Proves the reconciler against real PostgreSQL (a schema of this file's own, migrated with the
- * control plane, the journal store and the read models) and the real TigerBeetle cluster when
- * configured (test/support/ledger.ts), else the embedded engine: journals posted through the real
- * JournalService and projected by the real journal-store and account-balance `apply` reconcile
- * clean; then each single break (a row deleted, an amount or timestamp changed, a balance or flag
- * edited, a row without transfer, a double posting, a stub journal, an account without its ledger
- * account) is flagged exactly, with the CLI exiting 1; lag behind the horizon is never a
- * mismatch; the Kafka horizon defers until the checkpoints catch up; the periodic loop keeps its
- * count and survives errors; on a ledger shared with others, a transfer between two accounts the
- * deployment does not have is `foreign`, not a mismatch; the CLI names a locked engine (an engine
- * of that case's own, whatever the file's ledger).
+ * control plane, the journal store, the read models and the change store) and the real
+ * TigerBeetle cluster when configured (test/support/ledger.ts), else the embedded engine: journals
+ * posted through the real JournalService, their outcome events projected by the real journal
+ * store and their transfers' change events (as of each event, built by the test simulator from
+ * the transfers the ledger holds) by the real change store and account-balance `apply`, reconcile
+ * clean, every balance equal to TigerBeetle's. Then each single break (a row deleted, an amount or
+ * timestamp changed, a balance or a `closed` flag edited, a row without transfer, a double
+ * posting, a stub journal, an account without its ledger account) is flagged exactly; a transfer
+ * without journal metadata that the change feed delivered is a raw movement, not a mismatch, and
+ * one in neither store is `transfer_without_metadata`, the CLI exiting 0 and 1 on those; lag
+ * behind the horizon is never a mismatch, and a journal whose outcome lags its change events is
+ * raw until it arrives; the horizon of both feeds defers until both groups' checkpoints catch up;
+ * the periodic loop keeps its count and survives errors; on a ledger shared with others, a raw
+ * transfer between two accounts the deployment does not have is `foreign`, one touching ours is
+ * flagged until the change feed delivers it and raw after, and the whole window, accounts and raw
+ * transfers included, reconciles clean; the CLI names a locked engine (an engine of that case's
+ * own, whatever the file's ledger).
  *
  * The cluster outlives test runs and serves every test file, so every account and journal id here
  * carries RUN, and every reconcile covers this file's own window of ledger timestamps (its first
@@ -26,29 +33,42 @@ import { toOutcomeEvent } from '../../../events/schema';
 import type { Journal, JournalOutcome } from '../../../events/journal-model';
 import { JournalService } from '../../../bridge/src/journal/service';
 import { accountLedgerId, transferId } from '../../../ledger/ids';
-import { CreateAccountStatus, CreateTransferStatus, type Ledger } from '../../../ledger/port';
+import {
+  AccountFlags,
+  CreateAccountStatus,
+  CreateTransferStatus,
+  type Ledger,
+} from '../../../ledger/port';
 import { newAccount, newTransfer } from '../../../ledger/records';
 import { createLogger } from '../../../core/logger';
 import { migrateUp } from '../../../core/postgres/migrate';
 import { MIGRATIONS_DIR } from '../../../core/postgres/migration-files';
-import type { Queryable } from '../../../core/postgres/pool';
+import { type Queryable, withTransaction } from '../../../core/postgres/pool';
 import { openEmbeddedLedger } from '../../../ledger/engine';
+import type { ProjectedChange } from '../../../projections/src/changes/feed';
+import { ledgerChangeProjection } from '../../../projections/src/changes/store';
+import { projectionFeeds } from '../../../projections/src/feed';
 import { JournalStoreProjection } from '../../../projections/src/journal/projection';
-import type { ProjectedEvent } from '../../../projections/src/projection';
+import type { ProjectedEvent, Projection } from '../../../projections/src/projection';
 import { accountBalanceProjection } from '../../../projections/src/read-models/account-balance';
 import { runReconcile } from '../../../projections/src/reconcile/cli';
 import {
+  feedsCaughtUpHorizon,
   type HorizonSource,
-  kafkaCaughtUpHorizon,
 } from '../../../projections/src/reconcile/horizon';
 import { startPeriodicReconcile } from '../../../projections/src/reconcile/periodic';
 import { reconcile, type ReconcileOptions } from '../../../projections/src/reconcile/reconcile';
 import type { MismatchKind, ReconcileReport } from '../../../projections/src/reconcile/report';
 import { createTestSchema, type TestSchema } from '../../support/store/schema';
 import { openTestLedger, type TestLedger } from '../../support/ledger';
+import {
+  changeRecords,
+  LedgerSimulator,
+  simTransferOf,
+} from '../../support/projections/change-fixtures';
 
-/** This file's migrations: control plane, journal store, read models (not others' work). */
-const MIGRATIONS = /^000[124]_/;
+/** This file's migrations: control plane, journal store, read models, change store. */
+const MIGRATIONS = /^000[12456]_/;
 
 /** This run's ids: the cluster still holds every earlier run's accounts and transfers. */
 const RUN = randomUUID().slice(0, 8);
@@ -70,7 +90,20 @@ const outcomes: JournalOutcome[] = [];
 let first = 0n;
 let last = 0n;
 const migrationsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-migrations-'));
-const projections = [new JournalStoreProjection(), accountBalanceProjection];
+const journalStore = new JournalStoreProjection();
+/** What the change feed builds that the reconciler reads. */
+const changeModels: Projection<ProjectedChange>[] = [
+  ledgerChangeProjection,
+  accountBalanceProjection,
+];
+/**
+ * The ledger's change feed for this file's accounts: they start at zero and only this file moves
+ * them, so replaying the ledger's transfers in timestamp order gives each event's as-of balances.
+ */
+const feed = new LedgerSimulator(1n);
+/** Transfer ids of the outcomes' created transfers, in order, and how many were fed. */
+const created: bigint[] = [];
+let fed = 0;
 
 /** Far in the future: everything written so far is behind it. */
 const ALL: HorizonSource = {
@@ -101,16 +134,53 @@ async function wireJournals(): Promise<void> {
 /** Moves `last` to the latest transfer the ledger created for the outcomes since `from`. */
 function extendWindow(from: number): void {
   for (const outcome of outcomes.slice(from)) {
-    for (const { status, timestamp } of outcome.transfers) {
+    for (const { status, timestamp, transfer } of outcome.transfers) {
       if (status !== CreateTransferStatus.created) continue;
+      created.push(transfer.id);
       if (first === 0n || timestamp < first) first = timestamp;
       if (timestamp > last) last = timestamp;
     }
   }
 }
 
-/** Applies the outcomes published since `from` with the real projections, in one transaction. */
-async function project(from: number): Promise<void> {
+/** Opens this file's accounts in the feed simulator, with the ledger's own fixed fields. */
+async function openInFeed(ledgerIds: bigint[]): Promise<void> {
+  for (const a of await ledger.lookupAccounts(ledgerIds)) {
+    feed.open({
+      ...a,
+      userData128: a.user_data_128,
+      userData64: a.user_data_64,
+      userData32: a.user_data_32,
+    });
+  }
+}
+
+/** Delivers the change events of these ledger transfers, as the change runner applies them. */
+async function feedChanges(ids: readonly bigint[]): Promise<void> {
+  const transfers = (await ledger.lookupTransfers([...ids])).sort((a, b) =>
+    a.timestamp < b.timestamp ? -1 : 1,
+  );
+  expect(transfers).toHaveLength(ids.length);
+  const changes = transfers.map((t) => feed.transfer(simTransferOf(t)));
+  const records = changeRecords(changes, { topic: 'ledger.changes.v1' });
+  await withTransaction(db, async (tx) => {
+    for (const model of changeModels) await model.apply(tx, records);
+  });
+}
+
+/**
+ * Projects the outcomes published since `from` (the journal store) and the change events of
+ * every transfer created since the last call (the change feed); either feed can lag alone.
+ */
+async function project(
+  from: number,
+  feeds: { outcomes: boolean; changes: boolean } = { outcomes: true, changes: true },
+): Promise<void> {
+  if (feeds.changes) {
+    await feedChanges(created.slice(fed));
+    fed = created.length;
+  }
+  if (!feeds.outcomes) return;
   const events: ProjectedEvent[] = outcomes.slice(from).map((outcome, i) => ({
     event: toOutcomeEvent(outcome),
     topic: 'ledger.journal-outcomes.v1',
@@ -118,14 +188,7 @@ async function project(from: number): Promise<void> {
     offset: String(from + i),
     timestamp: '0',
   }));
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    for (const projection of projections) await projection.apply(client, events);
-    await client.query('COMMIT');
-  } finally {
-    client.release();
-  }
+  await withTransaction(db, (tx) => journalStore.apply(tx, events));
 }
 
 function journal(id: string, lines: [string, 'DEBIT' | 'CREDIT', bigint][], hold = false): Journal {
@@ -200,6 +263,7 @@ beforeAll(async () => {
   await create(ALICE_ID, 'liability');
   await create(BOB, 'liability');
   await create(FEES, 'fee');
+  await openInFeed([CASH, ALICE_ID, BOB, FEES].map(accountLedgerId));
   await journals.post(
     journal(jid('j-fund'), [
       [CASH, 'DEBIT', 10_000n],
@@ -258,14 +322,36 @@ describe('a consistent state', () => {
     expect(report.mismatchCount).toBe(0);
     expect(report.deferred).toBeNull();
     // j-fund 1, j-pay 2, two holds and their post/void 4, the open hold 1.
-    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8, foreign: 0 });
+    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8, foreign: 0, raw: 0 });
     expect(report.accounts).toEqual({ compared: 4, skippedBusy: 0, skippedRecent: 0 });
   });
 
   it('pages of one row give the same answer', async () => {
     const report = await run(db, { pageSize: 1 });
     expect(report.mismatchCount).toBe(0);
-    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8, foreign: 0 });
+    expect(report.transfers).toEqual({ ledgerScanned: 8, storeScanned: 8, foreign: 0, raw: 0 });
+  });
+
+  it("holds TigerBeetle's own balances, as of the change feed's last event", async () => {
+    const ids = [CASH, ALICE_ID, BOB, FEES].map(accountLedgerId);
+    const { rows } = await db.query<Record<string, string>>(
+      `SELECT ledger_account_id::text AS id, debits_pending::text AS dp,
+              debits_posted::text AS dpo, credits_pending::text AS cp,
+              credits_posted::text AS cpo
+         FROM rm_account_balance WHERE ledger_account_id = ANY($1::numeric[])
+        ORDER BY ledger_account_id`,
+      [ids.map(String)],
+    );
+    const accounts = (await ledger.lookupAccounts(ids)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    expect(rows).toEqual(
+      accounts.map((a) => ({
+        id: a.id.toString(),
+        dp: a.debits_pending.toString(),
+        dpo: a.debits_posted.toString(),
+        cp: a.credits_pending.toString(),
+        cpo: a.credits_posted.toString(),
+      })),
+    );
   });
 });
 
@@ -281,10 +367,19 @@ const COPY_OF_PAY_0 = (id: string, chainIndex: string) => `
          tb_timestamp + 1, status, event_id
     FROM journal_transfer WHERE transfer_id = ${PAY_0}`;
 
-const BREAKS: [string, string, Partial<Record<MismatchKind, number>>, string?][] = [
+/** [label, SQL, exact counts, the one example's field, raw movements counted]. */
+const BREAKS: [string, string, Partial<Record<MismatchKind, number>>, string?, number?][] = [
   [
-    'a journal_transfer row deleted',
+    'a journal_transfer row deleted (the change feed has it: a raw movement)',
     `DELETE FROM journal_transfer WHERE transfer_id = ${PAY_1}`,
+    {},
+    undefined,
+    1,
+  ],
+  [
+    'a transfer in neither the journal store nor the change feed',
+    `DELETE FROM journal_transfer WHERE transfer_id = ${PAY_1};
+     DELETE FROM ledger_change WHERE transfer_id = ${PAY_1}`,
     { transfer_without_metadata: 1 },
   ],
   [
@@ -311,6 +406,13 @@ const BREAKS: [string, string, Partial<Record<MismatchKind, number>>, string?][]
       WHERE ledger_account_id = ${ALICE}`,
     { account_balance_mismatch: 1 },
     'credits_posted',
+  ],
+  [
+    "an account's closed flag in its balance row",
+    `UPDATE rm_account_balance SET flags = flags | ${AccountFlags.closed}
+      WHERE ledger_account_id = ${ALICE}`,
+    { account_balance_mismatch: 1 },
+    'flags.closed',
   ],
   [
     "an account's balance row lost",
@@ -347,7 +449,7 @@ const BREAKS: [string, string, Partial<Record<MismatchKind, number>>, string?][]
   ],
 ];
 
-describe.each(BREAKS)('%s', (_label, sql, expected, field) => {
+describe.each(BREAKS)('%s', (_label, sql, expected, field, raw = 0) => {
   it('is flagged exactly', async () => {
     const report = await broken(async (client) => {
       await client.query(sql);
@@ -355,6 +457,7 @@ describe.each(BREAKS)('%s', (_label, sql, expected, field) => {
     });
     expect(nonZero(report)).toEqual(expected);
     expect(report.mismatchCount).toBe(Object.values(expected).reduce((a, b) => a + b, 0));
+    expect(report.transfers.raw).toBe(raw);
     if (field !== undefined) {
       expect(report.examples).toEqual([expect.objectContaining({ field })]);
     }
@@ -380,12 +483,24 @@ describe('the horizon', () => {
     // Past it, the unprojected transfer and both accounts it moved are real mismatches.
     const late = await run();
     expect(nonZero(late)).toEqual({ transfer_without_metadata: 1, account_balance_mismatch: 2 });
-    await project(from);
-    expect((await run()).mismatchCount).toBe(0);
+    // The change feed first, the outcome still lagging: a raw movement, the balances right.
+    await project(from, { outcomes: false, changes: true });
+    const raw = await run();
+    expect(nonZero(raw)).toEqual({});
+    expect(raw.transfers.raw).toBe(1);
+    await project(from, { outcomes: true, changes: false });
+    const caughtUp = await run();
+    expect(caughtUp.mismatchCount).toBe(0);
+    expect(caughtUp.transfers.raw).toBe(0);
   });
 
-  it('defers until the projection checkpoints reach the high watermarks', async () => {
-    const topic = 'ledger.journal-outcomes.v1';
+  it("defers until both feeds' checkpoints reach the high watermarks", async () => {
+    const feeds = projectionFeeds({
+      KAFKA_OUTCOMES_TOPIC: 'ledger.journal-outcomes.v1',
+      KAFKA_CHANGES_TOPIC: 'ledger.changes.v1',
+      PROJECTIONS_GROUP_ID: 'g-reconcile',
+    });
+    expect(feeds.map((f) => f.consumerGroup)).toEqual(['g-reconcile', 'g-reconcile.changes']);
     const admin = {
       fetchTopicOffsets: () =>
         Promise.resolve([
@@ -394,27 +509,34 @@ describe('the horizon', () => {
         ]),
     };
     const horizon = (waitMs: number) =>
-      kafkaCaughtUpHorizon({
+      feedsCaughtUpHorizon({
         admin,
         db,
-        topic,
-        consumerGroup: 'g-reconcile',
+        feeds,
         settleDelayMs: 5_000,
         waitMs,
         pollMs: 5,
         clockMs: () => 1_000_000,
       });
-    await db.query(
-      `INSERT INTO projection_checkpoint (consumer_group, topic, partition, next_offset)
-       VALUES ('g-reconcile', $1, 0, 9)`,
-      [topic],
+    const checkpoint = (group: string, topic: string, next: number) =>
+      db.query(
+        `INSERT INTO projection_checkpoint (consumer_group, topic, partition, next_offset)
+         VALUES ($1, $2, 0, $3)
+         ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = $3`,
+        [group, topic, next],
+      );
+    await checkpoint(feeds[0]!.consumerGroup, feeds[0]!.topic, 9);
+    await checkpoint(feeds[1]!.consumerGroup, feeds[1]!.topic, 10);
+    const outcomesBehind = await reconcile({ db, ledger, horizon: horizon(0) });
+    expect(outcomesBehind.deferred).toMatch(/'g-reconcile' .*behind: partition 0: 1 events/);
+    expect(outcomesBehind.transfers.ledgerScanned).toBe(0);
+    await checkpoint(feeds[0]!.consumerGroup, feeds[0]!.topic, 10);
+    await checkpoint(feeds[1]!.consumerGroup, feeds[1]!.topic, 8);
+    const changesBehind = await reconcile({ db, ledger, horizon: horizon(0) });
+    expect(changesBehind.deferred).toMatch(
+      /'g-reconcile.changes' .*ledger.changes.v1.*behind: partition 0: 2 events/,
     );
-    const deferred = await reconcile({ db, ledger, horizon: horizon(0) });
-    expect(deferred.deferred).toMatch(/behind: partition 0: 1 events/);
-    expect(deferred.transfers.ledgerScanned).toBe(0);
-    await db.query(
-      "UPDATE projection_checkpoint SET next_offset = 10 WHERE consumer_group = 'g-reconcile'",
-    );
+    await checkpoint(feeds[1]!.consumerGroup, feeds[1]!.topic, 10);
     await expect(horizon(0).horizon()).resolves.toMatchObject({
       kind: 'ready',
       timestampNs: (1_000_000n - 5_000n) * 1_000_000n,
@@ -500,7 +622,7 @@ describe('the CLI', () => {
     }
   });
 
-  it('exits 0 when clean and 1 on a mismatch, with the JSON report', async () => {
+  it('exits 0 when clean or raw, 1 on a transfer in neither store, with the JSON report', async () => {
     // The cluster takes any number of clients (the CLI shares this process's one), so the CLI
     // runs beside the test's ledger. The engine allows one opener per data directory: the test
     // lets go of it while the CLI runs, and opens it again after.
@@ -509,10 +631,18 @@ describe('the CLI', () => {
       env = { TB_ADDRESSES: '', ENGINE_DATA_DIR: testLedger.dataDir!, ENGINE_FSYNC: 'false' };
       await ledger.close();
     }
+    const saved = await saveRows(PAY_1);
     try {
       expect(await runReconcile([...args, ...since()], io(env))).toBe(0);
       expect(JSON.parse(lines.out[0]!)).toMatchObject({ mismatchCount: 0 });
+      // No journal metadata, but the change feed delivered it: raw, still exit 0.
       await db.query(`DELETE FROM journal_transfer WHERE transfer_id = ${PAY_1}`);
+      lines.out = [];
+      expect(await runReconcile([...args, ...since()], io(env))).toBe(0);
+      const raw = JSON.parse(lines.out[0]!) as ReconcileReport;
+      expect(raw).toMatchObject({ mismatchCount: 0, transfers: { raw: 1 } });
+      // In neither store: the ledger committed it and nothing in PostgreSQL knows.
+      await db.query(`DELETE FROM ledger_change WHERE transfer_id = ${PAY_1}`);
       lines.out = [];
       expect(await runReconcile([...args, ...since()], io(env))).toBe(1);
       const report = JSON.parse(lines.out[0]!) as ReconcileReport;
@@ -520,6 +650,7 @@ describe('the CLI', () => {
       expect(report.examples[0]).toMatchObject({ transferId: PAY_1 });
       expect(await runReconcile(['--bogus'], io(env))).toBe(2);
     } finally {
+      await saved.restore();
       if (env.ENGINE_DATA_DIR !== undefined) {
         ledger = await openEmbeddedLedger({ dataDir: env.ENGINE_DATA_DIR, fsync: false });
         await wireJournals();
@@ -531,14 +662,15 @@ describe('the CLI', () => {
 /**
  * One cluster serves several deployments and every test run: a transfer the store does not know
  * is this deployment's concern only when it moves one of the deployment's accounts. Each case
- * writes one raw transfer straight to the ledger and reconciles just its timestamp. The accounts
- * a raw transfer moves are the account pass's business ("a balance changed" above), so it is
- * skipped here. Last in the file: the raw transfers move this file's accounts for good.
+ * writes one raw transfer straight to the ledger (no journal, as the raw transfer API does) and
+ * reconciles just its timestamp, before and after the change feed delivers it; the accounts pass
+ * is skipped until the feed has them all, then the whole window reconciles clean. Last in the
+ * file: the raw transfers move this file's accounts for good.
  */
 const OTHERS_DEBIT = accountLedgerId(usd('others-debit'));
 const OTHERS_CREDIT = accountLedgerId(usd('others-credit'));
 
-/** [label, journal id of the raw transfer, debit, credit, foreign, mismatches]. */
+/** [label, journal id of the raw transfer, debit, credit, foreign, mismatches before the feed]. */
 const SHARED: [string, string, bigint, bigint, number, Partial<Record<MismatchKind, number>>][] = [
   ['between two accounts of others', 'raw-others', OTHERS_DEBIT, OTHERS_CREDIT, 1, {}],
   [
@@ -561,6 +693,7 @@ const SHARED: [string, string, bigint, bigint, number, Partial<Record<MismatchKi
 
 describe('on a ledger shared with others', () => {
   let usdLedger: number;
+  let lastRaw = 0n;
 
   beforeAll(async () => {
     usdLedger = (await AssetRegistry.load(db)).asset('USD').ledger;
@@ -572,10 +705,12 @@ describe('on a ledger shared with others', () => {
       CreateAccountStatus.created,
       CreateAccountStatus.created,
     ]);
+    await openInFeed([OTHERS_DEBIT, OTHERS_CREDIT]);
   });
 
   describe.each(SHARED)('a raw transfer %s', (_label, name, debit, credit, foreign, expected) => {
-    it(`is ${foreign === 1 ? 'foreign, not a mismatch' : 'flagged exactly'}`, async () => {
+    const verdict = foreign === 1 ? 'foreign either way' : 'flagged until fed, then raw';
+    it(`is ${verdict}`, async () => {
       const transfer = newTransfer({
         id: transferId(jid(name), 'create', 0),
         debit_account_id: debit,
@@ -586,15 +721,62 @@ describe('on a ledger shared with others', () => {
       });
       const [result] = await ledger.createTransfers([transfer]);
       expect(result!.status).toBe(CreateTransferStatus.created);
+      lastRaw = result!.timestamp;
       const window = { timestampMin: result!.timestamp, timestampMax: result!.timestamp };
-      const report = await run(db, { ...window, skipAccounts: true });
-      expect(nonZero(report)).toEqual(expected);
-      expect(report.transfers).toEqual({ ledgerScanned: 1, storeScanned: 0, foreign });
+      const unfed = await run(db, { ...window, skipAccounts: true });
+      expect(nonZero(unfed)).toEqual(expected);
+      expect(unfed.transfers).toEqual({ ledgerScanned: 1, storeScanned: 0, foreign, raw: 0 });
       if (foreign === 0) {
-        expect(report.examples).toEqual([
+        expect(unfed.examples).toEqual([
           expect.objectContaining({ transferId: transfer.id.toString() }),
         ]);
       }
+      await feedChanges([transfer.id]);
+      const fed = await run(db, { ...window, skipAccounts: true });
+      expect(nonZero(fed)).toEqual({});
+      expect(fed.transfers).toEqual({
+        ledgerScanned: 1,
+        storeScanned: 0,
+        foreign,
+        raw: 1 - foreign,
+      });
     });
   });
+
+  it('reconciles the whole window clean, accounts and raw transfers included', async () => {
+    const report = await run(db, { timestampMin: first, timestampMax: lastRaw });
+    expect(nonZero(report)).toEqual({});
+    expect(report.transfers.raw).toBe(2);
+    expect(report.accounts).toEqual({ compared: 4, skippedBusy: 0, skippedRecent: 0 });
+  });
 });
+
+/** The rows of a transfer in the journal store and the change store, to put back after a case. */
+async function saveRows(transferIdText: string): Promise<{ restore(): Promise<void> }> {
+  const tables = ['journal_transfer', 'ledger_change'] as const;
+  const saved = new Map<string, string[]>();
+  for (const table of tables) {
+    // As text: node-pg would parse a JSON u128 into a float.
+    const { rows } = await db.query<{ row: string }>(
+      `SELECT to_jsonb(t)::text AS row FROM ${table} t WHERE transfer_id = $1`,
+      [transferIdText],
+    );
+    saved.set(
+      table,
+      rows.map((r) => r.row),
+    );
+  }
+  return {
+    async restore() {
+      for (const table of tables) {
+        await db.query(`DELETE FROM ${table} WHERE transfer_id = $1`, [transferIdText]);
+        for (const row of saved.get(table)!) {
+          await db.query(
+            `INSERT INTO ${table} SELECT * FROM jsonb_populate_record(NULL::${table}, $1::jsonb)`,
+            [row],
+          );
+        }
+      }
+    },
+  };
+}

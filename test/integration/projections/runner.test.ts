@@ -235,10 +235,11 @@ test('a failure mid-batch rolls the batch back; retry and restart leave no gap, 
   let failures = 0;
   const faulty = new AppliedLog(async (events) => {
     seen += events.length;
-    // Throws on the batch that crosses the 250th event, three times in a row.
+    // Throws on the batch that crosses the 250th event, three times in a row: a lost connection
+    // (transient), so the partition pauses and retries from its checkpoint.
     if (seen >= 250 && failures < 3) {
       failures += 1;
-      throw new Error('injected failure after the writes of this batch');
+      throw new Error('Connection terminated unexpectedly (injected after the batch wrote)');
     }
   });
   const first = runner(topic, group, [faulty], { batchEventsMax: 50 });

@@ -1,10 +1,14 @@
 /**
  * Proves GET /api/accounts/:accountId/entries over real HTTP (the lean router on node:http) and
- * real PostgreSQL (a schema of this file's own, the statement model built from a seeded history):
- * walking the cursor with several page sizes returns every entry of the account exactly once, in
+ * real PostgreSQL (a schema of this file's own): a seeded journal history is projected into the
+ * journal store from its outcome events, and its transfers, with raw transfers (no journal)
+ * interleaved, into the statement and account-balance models from their change events. Walking
+ * the cursor with several page sizes returns every entry of the account exactly once, in
  * (timestamp, transfer id) order; each balance is the running balance on the account's normal side
- * and the last one equals the account-balance model's posted totals; bad limits and cursors are
- * 400s naming the field; an unknown account is a 404.
+ * and the last one equals the account-balance model's posted totals; a journal's entry carries
+ * its journal, line and description (a hold's post, the held lines), and a raw transfer is an
+ * entry of kind `raw` with null journal fields, never left out; bad limits and cursors are 400s
+ * naming the field; an unknown account is a 404.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,11 +19,14 @@ import { AssetRegistry } from '../../../bridge/src/accounts/registry';
 import { AccountService } from '../../../bridge/src/accounts/service';
 import { sendError } from '../../../bridge/src/http/respond';
 import { Router } from '../../../bridge/src/http/router';
-import type { Ledger } from '../../../ledger/port';
+import { CreateTransferStatus, type Ledger } from '../../../ledger/port';
+import type { JournalOutcome } from '../../../events/journal-model';
 import { decodeCursor, encodeCursor } from '../../../bridge/src/statements/cursor';
 import { statementRoutes, type StatementPage } from '../../../bridge/src/statements/routes';
+import { JournalStoreProjection } from '../../../projections/src/journal/projection';
 import { accountBalanceProjection } from '../../../projections/src/read-models/account-balance';
 import { statementProjection } from '../../../projections/src/read-models/statement';
+import { changeRecords, changesOfOutcomes } from '../../support/projections/change-fixtures';
 import {
   ACCOUNTS,
   applyAll,
@@ -33,16 +40,55 @@ let schema: ModelSchema;
 let db: pg.Pool;
 let server: http.Server;
 let base: string;
+interface JournalFields {
+  journalId: string;
+  kind: 'posted' | 'hold_posted';
+  description: string;
+  /** Debit and credit line numbers. */
+  lines: [number, number];
+}
+/** What each journal transfer's entry says of its journal, by transfer id. */
+const journalOf = new Map<string, JournalFields>();
+/** The raw transfers (no journal), in timestamp order. */
+let rawIds: string[] = [];
+
+/** The journal, lines and kind each created transfer's entries must show. */
+function expectJournals(history: readonly JournalOutcome[]): void {
+  const held = new Map<bigint, [number, number]>();
+  for (const outcome of history) {
+    for (const { transfer, debitLine, creditLine, status } of outcome.transfers) {
+      if (status !== CreateTransferStatus.created) continue;
+      const lines: [number, number] =
+        debitLine !== null && creditLine !== null
+          ? [debitLine, creditLine]
+          : held.get(transfer.pending_id)!;
+      if (outcome.kind === 'held') held.set(transfer.id, lines);
+      journalOf.set(transfer.id.toString(), {
+        journalId: outcome.journalId,
+        kind: outcome.kind === 'hold_posted' ? 'hold_posted' : 'posted',
+        description: `journal ${outcome.journalId.slice(1)}`,
+        lines,
+      });
+    }
+  }
+}
 
 beforeAll(async () => {
-  schema = await createModelSchema('statements');
+  schema = await createModelSchema('statements', /^000[12456]_/);
   db = schema.pool;
+  // The longest of a few seeded histories with a hold posted (every kind of entry).
   const history = fc
-    .sample(historyArbitrary, { seed: 7, numRuns: 6 })
+    .sample(historyArbitrary, { seed: 7, numRuns: 12 })
+    .filter((h) => h.some((outcome) => outcome.kind === 'hold_posted'))
     .reduce((a, b) => (b.length > a.length ? b : a));
-  const events = projected(history);
-  await applyAll(db, statementProjection, events);
-  await applyAll(db, accountBalanceProjection, events);
+  await applyAll(db, new JournalStoreProjection(), projected(history));
+  const fed = changesOfOutcomes(history, (n) => n % 3 === 0);
+  rawIds = fed.rawIds.map(String);
+  expect(rawIds.length).toBeGreaterThan(1);
+  expectJournals(history);
+  const records = changeRecords(fed.changes);
+  await applyAll(db, statementProjection, records);
+  await applyAll(db, accountBalanceProjection, records);
   // requireAccount reads PostgreSQL only; the ledger is never asked here.
   const accounts = new AccountService({
     db,
@@ -56,6 +102,7 @@ beforeAll(async () => {
     topic: 'test.statements',
     groupId: 'test.statements',
     consistencyWaitMs: 100,
+    partitions: { countFor: async () => 1 },
   });
   const log = pino({ level: 'silent' });
   server = http.createServer((req, res) => {
@@ -107,9 +154,9 @@ describe.each([ACCOUNTS.cash, ACCOUNTS.alice, ACCOUNTS.aliceEur])('statement of 
   it.each([1, 3, 50, 500])('walks every entry exactly once with limit %i', async (limit) => {
     const entries = await walk(account.id, limit);
     const { rows } = await db.query<{ transfer_id: string }>(
-      'SELECT transfer_id FROM rm_statement_entry WHERE account_id = $1 ' +
+      'SELECT transfer_id FROM rm_statement_entry WHERE ledger_account_id = $1 ' +
         'ORDER BY tb_timestamp, transfer_id',
-      [account.id],
+      [account.ledgerId.toString()],
     );
     expect(rows.length).toBeGreaterThan(0);
     expect(entries.map((e) => e.transferId)).toEqual(rows.map((r) => r.transfer_id));
@@ -118,8 +165,8 @@ describe.each([ACCOUNTS.cash, ACCOUNTS.alice, ACCOUNTS.aliceEur])('statement of 
   it('carries the running normal-side balance, ending at the account-balance model', async () => {
     const entries = await walk(account.id, 7);
     const { rows } = await db.query<{ debits_posted: string; credits_posted: string }>(
-      'SELECT debits_posted, credits_posted FROM rm_account_balance WHERE account_id = $1',
-      [account.id],
+      'SELECT debits_posted, credits_posted FROM rm_account_balance WHERE ledger_account_id = $1',
+      [account.ledgerId.toString()],
     );
     const debitNormal = account.type === 'asset';
     let balance = 0n;
@@ -132,6 +179,36 @@ describe.each([ACCOUNTS.cash, ACCOUNTS.alice, ACCOUNTS.aliceEur])('statement of 
     const credits = BigInt(rows[0]!.credits_posted);
     expect(balance).toBe(debitNormal ? debits - credits : credits - debits);
   });
+
+  it("names each entry's journal, line and description, or says it is raw", async () => {
+    const entries = await walk(account.id, 500);
+    const raw = new Set(rawIds);
+    for (const entry of entries) {
+      const journal = journalOf.get(entry.transferId);
+      if (journal === undefined) {
+        expect(raw.has(entry.transferId)).toBe(true);
+        expect(entry).toMatchObject({
+          kind: 'raw',
+          journalId: null,
+          lineNumber: null,
+          description: null,
+        });
+        continue;
+      }
+      const { lines, ...fields } = journal;
+      const lineNumber = entry.side === 'DEBIT' ? lines[0] : lines[1];
+      expect(entry).toMatchObject({ ...fields, lineNumber });
+    }
+    // Every raw transfer moved cash and alice: both statements show all of them.
+    const shown = entries.filter((e) => e.kind === 'raw').map((e) => e.transferId);
+    expect(shown).toEqual(account.ledger === 1 ? rawIds : []);
+  });
+});
+
+it('has every kind of entry to show: posted, hold_posted and raw', async () => {
+  const entries: StatementPage['entries'] = [];
+  for (const account of Object.values(ACCOUNTS)) entries.push(...(await walk(account.id, 500)));
+  expect(new Set(entries.map((e) => e.kind))).toEqual(new Set(['posted', 'hold_posted', 'raw']));
 });
 
 it('answers the first page with the default limit of 50 and a next cursor', async () => {

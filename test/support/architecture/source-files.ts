@@ -12,6 +12,7 @@ export const PRODUCTION_ROOTS = [
   'core',
   'ledger',
   'events',
+  'changefeed',
   'bridge',
   'projections',
   'infra',

@@ -20,6 +20,8 @@ const TEST_DATABASE = 'ledger_test';
 export interface Harness {
   bridge: RunningBridge;
   config: Config;
+  /** The environment `config` was loaded from: for the CLI commands a test runs in process. */
+  env: NodeJS.ProcessEnv;
   topic: string;
   /** A prefix that makes ids unique to this run (the database outlives test runs). */
   run: string;
@@ -39,14 +41,14 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(
-  env: Record<string, string> = {},
+  overrides: Record<string, string> = {},
   options: HarnessOptions = {},
 ): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bridge-http-'));
   const run = options.joining?.run ?? randomUUID().slice(0, 8);
   const topic = options.joining?.topic ?? `test.outcomes.${randomUUID()}`;
   const base = loadConfig(process.env);
-  const config = loadConfig({
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...disposableDatabaseEnv(base, TEST_DATABASE),
     // Each run its own cache namespace: Redis outlives test runs, the ledger does not.
@@ -59,8 +61,9 @@ export async function startHarness(
     KAFKA_OUTCOMES_PARTITIONS: '3',
     // A shared engine server only when the test asks for one.
     ENGINE_ADDRESS: undefined,
-    ...env,
-  });
+    ...overrides,
+  };
+  const config = loadConfig(env);
   if (options.joining === undefined) await resetDisposableDatabase(config.DATABASE_DIRECT_URL);
   const bridge = await startBridge(config, createLogger(config.LOG_LEVEL));
   let stopping: Promise<void> | null = null;
@@ -68,6 +71,7 @@ export async function startHarness(
   return {
     bridge,
     config,
+    env,
     topic,
     run,
     dataDir,

@@ -10,6 +10,8 @@ export const stackSettings = {
     process.env.DATABASE_DIRECT_URL ?? 'postgres://ledger:ledger@127.0.0.1:55432/ledger',
   redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:56379',
   kafkaBrokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:59092').split(','),
+  /** RabbitMQ, the change feed's broker (vhost `ledger`). */
+  amqpUrl: process.env.AMQP_URL ?? 'amqp://ledger:ledger@127.0.0.1:55672/ledger',
   /** nginx in front of the bridge API instances. */
   lbUrl: process.env.LB_URL ?? 'http://127.0.0.1:58080',
 } as const;

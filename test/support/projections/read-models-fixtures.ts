@@ -1,8 +1,11 @@
 /**
  * Shared by the read-model, rebuild and statement tests: a schema of the test file's own migrated
- * with the control plane (0001) and the read models (0004) only — not the other projections'
- * migrations, which other tests own — a few accounts, and builders of consistent journal outcomes
- * (each transfer's lines name its accounts) turned into projected events.
+ * with the control plane (0001), the read models (0004, and 0006 that moves balances, statements
+ * and daily summaries onto the change feed) and the change store (0005) only — not the other
+ * projections' migrations, which other tests own — a few accounts, and builders of consistent
+ * journal outcomes (each transfer's lines name its accounts) turned into projected events, for
+ * the read model that still follows the outcome feed (the holder dashboard). The change feed's
+ * builders are in ./change-fixtures.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,13 +18,13 @@ import { CreateTransferStatus, TransferFlags } from '../../../ledger/port';
 import { migrateUp } from '../../../core/postgres/migrate';
 import { MIGRATIONS_DIR } from '../../../core/postgres/migration-files';
 import { withTransaction } from '../../../core/postgres/pool';
-import type { ProjectedEvent, Projection } from '../../../projections/src/projection';
+import type { Located, ProjectedEvent, Projection } from '../../../projections/src/projection';
 import { tableDigest } from '../../../projections/src/rebuild/digest';
 import { createTestSchema, type TestSchema } from '../store/schema';
 
-const OUR_MIGRATIONS = /^000[14]_/;
+const OUR_MIGRATIONS = /^000[1456]_/;
 
-/** A copy of the migrations this suite needs (0001 control plane, 0004 read models). */
+/** A copy of the migrations this suite needs (0001 control plane, 0004–0006 read models). */
 export function readModelMigrationsDir(pattern: RegExp = OUR_MIGRATIONS): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-migrations-'));
   for (const file of fs.readdirSync(MIGRATIONS_DIR)) {
@@ -93,7 +96,7 @@ async function seedAccounts(db: pg.Pool): Promise<void> {
   }
 }
 
-/** `migrations`: which files to apply (default 0001 and 0004). */
+/** `migrations`: which files to apply (default 0001, 0004, 0005 and 0006). */
 export async function createModelSchema(
   prefix: string,
   migrations: RegExp = OUR_MIGRATIONS,
@@ -242,19 +245,19 @@ export function projected(outcomes: JournalOutcome[], partition = 0, offset = 0)
   }));
 }
 
-export async function applyAll(
+export async function applyAll<E extends Located>(
   db: pg.Pool,
-  projection: Projection,
-  events: readonly ProjectedEvent[],
+  projection: Projection<E>,
+  events: readonly E[],
 ): Promise<void> {
   await withTransaction(db, (tx) => projection.apply(tx, events));
 }
 
 /** Applies `events` in consecutive batches of the given sizes (cycled). */
-export async function applyInBatches(
+export async function applyInBatches<E extends Located>(
   db: pg.Pool,
-  projection: Projection,
-  events: readonly ProjectedEvent[],
+  projection: Projection<E>,
+  events: readonly E[],
   sizes: number[],
 ): Promise<void> {
   let at = 0;
@@ -265,7 +268,10 @@ export async function applyInBatches(
   }
 }
 
-export async function digests(db: pg.Pool, projection: Projection): Promise<string[]> {
+export async function digests(
+  db: pg.Pool,
+  projection: { tables: readonly string[] },
+): Promise<string[]> {
   const out: string[] = [];
   for (const table of projection.tables) {
     const { rows, md5 } = await tableDigest(db, table);

@@ -20,11 +20,11 @@ import { config, createTestSchema, type TestSchema } from '../store/schema';
 export const silent = pino({ level: 'silent' });
 export const BROKERS = config.KAFKA_BROKERS;
 
-/** A copy of the migrations this work owns and depends on: 0001 and 0002. */
+/** A copy of the migrations the journal store and its reads depend on: 0001, 0002, 0005. */
 export function ownMigrationsDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-proj-migrations-'));
   for (const file of fs.readdirSync(MIGRATIONS_DIR)) {
-    if (/^000[12]_.*\.sql$/.test(file)) {
+    if (/^000[125]_.*\.sql$/.test(file)) {
       fs.copyFileSync(path.join(MIGRATIONS_DIR, file), path.join(dir, file));
     }
   }
@@ -37,6 +37,13 @@ export async function migratedSchema(prefix: string): Promise<TestSchema> {
   return schema;
 }
 
+/** A record as given: a change record's value is TigerBeetle's bytes, a dead letter has no key. */
+export interface RawMessage {
+  key: string | null;
+  value: Buffer | string | null;
+  headers?: Record<string, string>;
+}
+
 export interface KafkaFixture {
   kafka: Kafka;
   admin: Admin;
@@ -44,7 +51,7 @@ export interface KafkaFixture {
   topic(what: string, partitions?: number): Promise<string>;
   group(what: string): string;
   publish(topic: string, outcomes: JournalOutcome[]): Promise<void>;
-  publishRaw(topic: string, messages: { key: string; value: string | null }[]): Promise<void>;
+  publishRaw(topic: string, messages: RawMessage[]): Promise<void>;
   highWatermarks(topic: string): Promise<Map<number, bigint>>;
   close(): Promise<void>;
 }
@@ -66,10 +73,7 @@ export async function kafkaFixture(): Promise<KafkaFixture> {
   const topics: string[] = [];
   const groups: string[] = [];
   let counter = 0;
-  const sendChunked = async (
-    topic: string,
-    messages: { key: string; value: Buffer | string | null; headers?: Record<string, string> }[],
-  ) => {
+  const sendChunked = async (topic: string, messages: RawMessage[]) => {
     for (let i = 0; i < messages.length; i += 1_000) {
       await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1_000) });
     }

@@ -12,10 +12,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   core: [],
   ledger: ['core'],
   events: ['core', 'ledger'],
+  // The change relay (RabbitMQ → Kafka) and the engine's CDC job (engine → RabbitMQ, a client of
+  // the engine like `tigerbeetle amqp` is of a cluster): processes of their own.
+  changefeed: ['core', 'ledger', 'events'],
   bridge: ['core', 'ledger', 'events'],
   projections: ['core', 'ledger', 'events'],
-  infra: ['core', 'ledger'],
-  cli: ['core', 'ledger', 'events', 'projections', 'bridge', 'infra'],
+  infra: ['core', 'ledger', 'changefeed'],
+  cli: ['core', 'ledger', 'events', 'changefeed', 'projections', 'bridge', 'infra'],
 };
 
 /** The room a file is in, and the part of that room (subfolder or top-level file). */

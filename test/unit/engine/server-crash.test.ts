@@ -45,7 +45,12 @@ afterAll(() => {
 async function startServer(): Promise<{ child: ChildProcess; address: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     cwd: ROOT,
-    env: { ...process.env, ENGINE_DATA_DIR: dataDir, ENGINE_ADDRESS: '127.0.0.1:0' },
+    env: {
+      ...process.env,
+      ENGINE_DATA_DIR: dataDir,
+      ENGINE_ADDRESS: '127.0.0.1:0',
+      ENGINE_CHANGE_FEED: 'off',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);

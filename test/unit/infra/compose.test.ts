@@ -18,6 +18,7 @@ const REQUIRED_ENV = {
   LEDGER_DB_PASSWORD: 'test-ledger',
   REPLICATION_PASSWORD: 'test-replication',
   GRAFANA_ADMIN_PASSWORD: 'test-grafana',
+  RABBITMQ_PASSWORD: 'test-rabbitmq',
 };
 const TB_ADDRESSES = ['172.28.0.11:3001', '172.28.0.12:3002', '172.28.0.13:3003'];
 
@@ -75,7 +76,7 @@ describe('docker-compose.production.yml', () => {
   test('loads with compose-go (schema, interpolation, anchors)', () => {
     const result = run(COMPOSE_CHECK, [COMPOSE_FILE]);
     expect(result.stderr).toBe('');
-    expect(result.stdout).toMatch(/^valid: project "ledger-bridge", 18 services$/m);
+    expect(result.stdout).toMatch(/^valid: project "ledger-bridge", 21 services$/m);
     expect(result.status).toBe(0);
   });
 
@@ -113,10 +114,13 @@ describe('docker-compose.production.yml', () => {
           'postgres-replica-2',
           'projections',
           'prometheus',
+          'rabbitmq',
           'redis',
+          'relay',
           'tigerbeetle-0',
           'tigerbeetle-1',
           'tigerbeetle-2',
+          'tigerbeetle-cdc',
         ].sort(),
       );
     });
@@ -149,6 +153,38 @@ describe('docker-compose.production.yml', () => {
       expect(bridgeCommands).toEqual(Array(3).fill('npx tsx bridge/src/main.ts'));
       expect(services['bridge-1']!.build).toMatchObject({ dockerfile: 'infra/Dockerfile' });
       expect(services.projections!.command?.join(' ')).toBe('npx tsx projections/src/main.ts');
+    });
+
+    test("every bridge's monitor reads the projection workers' metrics (reconciliation SLO)", () => {
+      const worker = services.projections!.environment!;
+      const url = `http://projections:${worker.PROJECTIONS_METRICS_PORT}/metrics`;
+      expect(worker.PROJECTIONS_METRICS_HOST).toBe('0.0.0.0');
+      for (const name of ['bridge-1', 'bridge-2', 'bridge-3']) {
+        const env = services[name]!.environment!;
+        expect({ name, urls: env.MONITOR_WORKER_METRICS_URLS }).toEqual({ name, urls: url });
+      }
+    });
+
+    test('the change feed: one supervised CDC job on every replica, RabbitMQ, relays', () => {
+      const cdc = services['tigerbeetle-cdc']!;
+      const script = (cdc.command ?? []).join(' ');
+      expect(script).toContain(
+        `exec /tigerbeetle amqp --addresses=${TB_ADDRESSES.join(',')} --cluster=${TB_CLUSTER_ID} `,
+      );
+      const rabbitmqIp = services.rabbitmq!.networks?.ledger?.ipv4_address;
+      expect(rabbitmqIp).toBe('172.28.0.20');
+      expect(script).toContain(`--host=${rabbitmqIp}:5672 --vhost=ledger --user=ledger`);
+      expect(script).toContain('--publish-exchange=ledger.cdc --idle-interval-ms=50');
+      expect((cdc as { restart?: string }).restart).toBe('always');
+      expect(cdc.depends_on?.relay?.condition).toBe('service_healthy');
+      expect(services.rabbitmq!.build).toMatchObject({ context: join(ROOT, 'infra', 'rabbitmq') });
+      const relay = services.relay!;
+      expect(relay.command?.join(' ')).toBe('npx tsx changefeed/main.ts');
+      expect(relay.environment).toMatchObject({
+        AMQP_URL: 'amqp://ledger:test-rabbitmq@rabbitmq:5672/ledger',
+        RELAY_METRICS_HOST: '0.0.0.0',
+        RELAY_METRICS_PORT: '9466',
+      });
     });
 
     test('nginx balances the bridge instances only, never TigerBeetle', () => {
@@ -203,6 +239,7 @@ describe('docker-compose.production.yml', () => {
       expect(missing).toEqual([]);
       expect(existsSync(join(ROOT, 'infra', 'Dockerfile'))).toBe(true);
       expect(existsSync(join(ROOT, 'infra', 'pgbouncer', 'Dockerfile'))).toBe(true);
+      expect(existsSync(join(ROOT, 'infra', 'rabbitmq', 'Dockerfile'))).toBe(true);
     });
   });
 });

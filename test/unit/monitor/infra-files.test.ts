@@ -1,14 +1,17 @@
 // Proves the production monitoring files speak the same metric names as the code: every
-// ledger_bridge_* / ledger_projections_* name in infra/prometheus/alerts.yml and the Grafana
-// dashboard is a series the bridge's or the worker's registry exports (histograms with their
-// _bucket/_sum/_count), every recording rule the dashboard uses is defined, and Prometheus
-// scrapes the bridges and the workers and loads the rules.
+// ledger_bridge_* / ledger_projections_* / ledger_relay_* name in infra/prometheus/alerts.yml and
+// the Grafana dashboard is a series the bridge's, the worker's or the relay's registry exports
+// (histograms with their _bucket/_sum/_count), every recording rule the dashboard uses is
+// defined, and Prometheus scrapes the bridges, the workers and the relays and loads the rules.
 import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { batcherMetrics } from '../../../bridge/src/monitor/metrics';
 import { Monitor } from '../../../bridge/src/monitor/monitor';
+import { zeroByReason } from '../../../projections/src/dead-letter';
 import { createWorkerMetrics } from '../../../projections/src/metrics';
+import { createRelayMetrics } from '../../../changefeed/metrics';
+import { zeroRelayStats } from '../../../changefeed/relay';
 
 const INFRA = path.resolve(__dirname, '..', '..', '..', 'infra');
 const read = (file: string): string => fs.readFileSync(path.join(INFRA, file), 'utf8');
@@ -40,6 +43,7 @@ async function exportedNames(): Promise<Set<string>> {
           batchesCommitted: 0,
           eventsApplied: 0,
           eventsDeadLettered: 0,
+          eventsDeadLetteredByReason: zeroByReason(),
           batchesFenced: 0,
           batchesFailed: 0,
           lagPollFailures: 0,
@@ -50,8 +54,16 @@ async function exportedNames(): Promise<Set<string>> {
     },
     { defaultMetrics: false },
   );
+  const relay = createRelayMetrics(
+    {
+      relay: { stats: zeroRelayStats },
+      queueDepth: () => null,
+      consuming: () => false,
+    },
+    { defaultMetrics: false },
+  );
   const names = new Set<string>();
-  for (const registry of [monitor.metrics.registry, worker.registry]) {
+  for (const registry of [monitor.metrics.registry, worker.registry, relay.registry]) {
     for (const metric of await registry.getMetricsAsJSON()) {
       names.add(metric.name);
       if (String(metric.type) === 'histogram') {
@@ -63,8 +75,8 @@ async function exportedNames(): Promise<Set<string>> {
   return names;
 }
 
-const METRIC = /\bledger_(?:bridge|projections)_[a-z0-9_]+/g;
-const RECORDING = /\bledger_(?:bridge|projections):[a-z0-9_:]+/g;
+const METRIC = /\bledger_(?:bridge|projections|relay)_[a-z0-9_]+/g;
+const RECORDING = /\bledger_(?:bridge|projections|relay):[a-z0-9_:]+/g;
 
 test('alert rules and the Grafana dashboard use only exported metric names', async () => {
   const names = await exportedNames();
@@ -90,6 +102,7 @@ test('Prometheus scrapes every bridge and the workers, and loads the SLO rules',
   const config = read('prometheus/prometheus.yml');
   expect(config).toContain("targets: ['bridge-1:3000', 'bridge-2:3000', 'bridge-3:3000']");
   expect(config).toMatch(/job_name: projections[\s\S]*names: \['projections'\][\s\S]*port: 9464/);
+  expect(config).toMatch(/job_name: relay[\s\S]*names: \['relay'\][\s\S]*port: 9466/);
   expect(config).toContain('- /etc/prometheus/alerts.yml');
   for (const slo of [
     'availability',

@@ -15,6 +15,7 @@ import { gaugeValue, readWorkerGauges } from '../../../bridge/src/monitor/worker
 import type { Queryable } from '../../../core/postgres/pool';
 import { JournalError } from '../../../bridge/src/journal/errors';
 import { createWorkerMetrics, startMetricsServer } from '../../../projections/src/metrics';
+import { zeroByReason } from '../../../projections/src/dead-letter';
 import type { RunnerStats } from '../../../projections/src/runner';
 
 const silent = pino({ level: 'silent' });
@@ -162,12 +163,13 @@ describe('worker /metrics', () => {
       batchesCommitted: 4,
       eventsApplied: 1_200,
       eventsDeadLettered: 2,
+      eventsDeadLetteredByReason: { ...zeroByReason(), malformed: 1, apply_failed: 1 },
       batchesFenced: 0,
       batchesFailed: 1,
       lagPollFailures: 0,
       partitions: [
-        { partition: 0, nextOffset: '600', highWatermark: '610', lag: 10 },
-        { partition: 1, nextOffset: '600', highWatermark: '600', lag: 0 },
+        { topic: 'outcomes', partition: 0, nextOffset: '600', highWatermark: '610', lag: 10 },
+        { topic: 'outcomes', partition: 1, nextOffset: '600', highWatermark: '600', lag: 0 },
       ],
       lagTotal: 10,
     };
@@ -175,6 +177,12 @@ describe('worker /metrics', () => {
     const metrics = createWorkerMetrics({
       runner: { stats: () => stats },
       reconciler: { lastMismatchCount: () => mismatches, failures: () => 0 },
+      deadLetters: {
+        pending: async () => [
+          { group: 'g', topic: 'outcomes', reason: 'oversized', count: 2 },
+          { group: 'g2', topic: 'outcomes', reason: 'oversized', count: 1 },
+        ],
+      },
     });
     metrics.onCommit({
       partition: 0,
@@ -196,7 +204,13 @@ describe('worker /metrics', () => {
         '10',
       );
       expect(sample(families, 'ledger_projections_events_applied_total')?.value).toBe('1200');
-      expect(sample(families, 'ledger_projections_events_dead_lettered_total')?.value).toBe('2');
+      const deadLettered = (reason: string) =>
+        sample(families, 'ledger_projections_events_dead_lettered_total', { reason })?.value;
+      expect([deadLettered('malformed'), deadLettered('apply_failed')]).toEqual(['1', '1']);
+      expect(deadLettered('oversized')).toBe('0');
+      expect(
+        sample(families, 'ledger_projections_dead_letters_pending', { reason: 'oversized' }),
+      ).toMatchObject({ value: '3', labels: { topic: 'outcomes' } });
       expect(sample(families, 'ledger_projections_batches_failed_total')?.value).toBe('1');
       expect(family(families, 'ledger_projections_apply_lag_seconds').metrics[0]).toMatchObject({
         count: '3',

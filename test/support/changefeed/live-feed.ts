@@ -1,0 +1,67 @@
+/**
+ * A test file's own change feed from the stack's live CDC exchange (`ledger.cdc`, fed by the
+ * stack's `tigerbeetle amqp`): a relay in this process, on a queue of the run bound to the
+ * exchange, into a change topic of the run. The file's bridge (its expiry follower) and worker
+ * read that topic, so they see only the events from the moment the queue is bound — not every
+ * earlier run's history on the shared topic — and nothing the file does reaches another run.
+ *
+ *   const feed = liveFeed('books');
+ *   h = await startHarness(feed.env);      // KAFKA_CHANGES_TOPIC of the run
+ *   await feed.start(h.config);             // bound before the file's first transfer
+ *   ...
+ *   await feed.stop();                      // the relay, its queue and topic
+ */
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { type RelayService, startRelayService } from '../../../changefeed/service';
+import type { Config } from '../../../core/config';
+import { createKafkaClient } from '../../../events/kafka';
+import { AmqpHarness, deleteTopics } from './harness';
+
+/** RabbitMQ drops the queue this long after a crashed run stopped reading it (ms). */
+const QUEUE_EXPIRES_MS = 120_000;
+const silent = pino({ level: 'silent' });
+
+export interface LiveFeed {
+  /** Harness environment: the run's change topic. */
+  env: Record<string, string>;
+  queue: string;
+  topic: string;
+  start(config: Config): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function liveFeed(what: string): LiveFeed {
+  const run = randomUUID().slice(0, 8);
+  const queue = `test.cdc.${what}.${run}`;
+  const topic = `test.changes.${what}.${run}`;
+  let relay: RelayService | null = null;
+  let config: Config | null = null;
+  return {
+    env: { KAFKA_CHANGES_TOPIC: topic, KAFKA_CHANGES_PARTITIONS: '3' },
+    queue,
+    topic,
+    async start(given) {
+      config = given;
+      relay = await startRelayService({
+        config: { ...given, AMQP_CDC_QUEUE: queue, RELAY_PREFETCH: 256, RELAY_METRICS_PORT: 0 },
+        logger: silent,
+        defaultMetrics: false,
+        queueExpiresMs: QUEUE_EXPIRES_MS,
+      });
+      await relay.consuming;
+    },
+    async stop() {
+      await relay?.stop();
+      relay = null;
+      const amqp = await AmqpHarness.open();
+      await amqp.remove([queue, `${queue}.dead`], []);
+      await amqp.close();
+      if (config === null) return;
+      const admin = createKafkaClient(config.KAFKA_BROKERS, `test-${what}-cleanup`, silent).admin();
+      await admin.connect();
+      await deleteTopics(admin, [topic, `${topic}.dlq`]).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
