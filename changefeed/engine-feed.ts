@@ -27,7 +27,7 @@
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from '../core/logger';
 import { changeAmqpProperties, encodeChange, type LedgerChange } from '../events/change';
-import { CHANGE_EVENTS_MAX, type LedgerChange as EngineChange } from '../ledger/engine/changes';
+import { CHANGE_EVENTS_MAX } from '../ledger/engine/changes';
 import {
   amqpError,
   EngineFeedError,
@@ -39,11 +39,6 @@ import {
 } from './engine-feed-queues';
 
 export { EngineFeedError, type EngineFeedErrorCode, feedQueues } from './engine-feed-queues';
-
-/** events/change.ts and the engine declare one type apart (ledger/ may not import events/). */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const ONE_CHANGE_TYPE: Same<LedgerChange, EngineChange> = true;
-void ONE_CHANGE_TYPE;
 
 /** What the job reads: the embedded ledger, or the engine server's client. */
 export interface ChangeSource {

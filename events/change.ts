@@ -21,56 +21,18 @@
  * typed `EventDecodeError` the consumer can dead-letter.
  */
 import { assert } from '../core/assert';
+import {
+  CHANGE_TYPES,
+  type ChangeAccount,
+  type ChangeTransfer,
+  type ChangeType,
+  type LedgerChange,
+} from '../ledger/changes';
 import { U128_MAX, U16_MAX, U32_MAX, U64_MAX } from '../ledger/port';
 import { EventDecodeError } from './errors';
 
-export const CHANGE_TYPES = [
-  'single_phase',
-  'two_phase_pending',
-  'two_phase_posted',
-  'two_phase_voided',
-  'two_phase_expired',
-] as const;
-export type ChangeType = (typeof CHANGE_TYPES)[number];
-
-/** A TigerBeetle account as of one event (tigerbeetle-node's Account less `ledger`/`reserved`). */
-export interface ChangeAccount {
-  id: bigint;
-  debitsPending: bigint;
-  debitsPosted: bigint;
-  creditsPending: bigint;
-  creditsPosted: bigint;
-  userData128: bigint;
-  userData64: bigint;
-  userData32: number;
-  code: number;
-  flags: number;
-  timestamp: bigint;
-}
-
-/** The transfer of an event (no account ids or ledger: see the event). */
-export interface ChangeTransfer {
-  id: bigint;
-  amount: bigint;
-  pendingId: bigint;
-  userData128: bigint;
-  userData64: bigint;
-  userData32: number;
-  timeout: number;
-  code: number;
-  flags: number;
-  timestamp: bigint;
-}
-
-export interface LedgerChange {
-  /** The event's TigerBeetle timestamp (ns): unique per event, the feed's order. */
-  timestamp: bigint;
-  type: ChangeType;
-  ledger: number;
-  transfer: ChangeTransfer;
-  debitAccount: ChangeAccount;
-  creditAccount: ChangeAccount;
-}
+export { CHANGE_TYPES } from '../ledger/changes';
+export type { ChangeAccount, ChangeTransfer, ChangeType, LedgerChange } from '../ledger/changes';
 
 /** What the AMQP message says about itself (TigerBeetle's properties and headers). */
 export const CHANGE_CONTENT_TYPE = 'application/json';

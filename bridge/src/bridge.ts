@@ -85,7 +85,9 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       const expiries = new ExpiryFollower({
         kafka: createKafkaClient(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-expiries`, log),
         topic: config.KAFKA_CHANGES_TOPIC,
-        groupId: `${config.KAFKA_CLIENT_ID}.balance-expiries`,
+        // The instances that share an invalidation channel share this work; one deployment's
+        // group never waits on another's members.
+        groupId: `${config.KAFKA_CLIENT_ID}.balance-expiries.${config.BALANCE_INVALIDATION_CHANNEL}`,
         // The longest a cached balance lives (L2's TTL, L1's is shorter), with a margin.
         relevantMs: config.BALANCE_L2_TTL_MS + 10_000,
         onExpired: (ledgerIds, ledgerTimestampNs) =>

@@ -134,8 +134,8 @@ tigerbeetle_cdc_up() {
     return 0
   fi
   if ! tb_all_running; then
-    warn "NO CHANGE FEED: the stack runs no TigerBeetle cluster, so no 'tigerbeetle amqp' job" \
-      "publishes to RabbitMQ; the relay and the projections see no ledger changes."
+    warn "no TigerBeetle cluster, so no 'tigerbeetle amqp' job: the change feed comes from the" \
+      "embedded engine's server (npm start runs it with its CDC job, ENGINE_CHANGE_FEED=on)."
     return 0
   fi
   tb_cdc_binary || die "tigerbeetle cdc: the cluster runs but no TigerBeetle binary is found" \

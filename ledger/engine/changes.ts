@@ -15,22 +15,14 @@
  * its timestamp equals that expiry's it replaces it, as TigerBeetle's LSM `put` of the same key
  * does. Both are undone with a failing linked chain (./undo.ts).
  *
- * The types below are the shape of events/change.ts's LedgerChange, declared here because ledger/
- * may not import events/; changefeed/engine-feed.ts checks at compile time that they are one type.
+ * The event's type is the ledger's own (ledger/changes.ts), which events/change.ts encodes.
  */
 import { TransferFlags, U64_MAX } from '../port';
 import type { AccountRec, LedgerState } from './state';
 import type { UndoLog } from './undo';
 
-/** Index = TigerBeetle's ChangeEventType (= TransferPendingStatus of the AccountEvent). */
-export const CHANGE_TYPES = [
-  'single_phase',
-  'two_phase_pending',
-  'two_phase_posted',
-  'two_phase_voided',
-  'two_phase_expired',
-] as const;
-export type ChangeType = (typeof CHANGE_TYPES)[number];
+export { CHANGE_TYPES } from '../changes';
+export type { ChangeAccount, ChangeTransfer, ChangeType, LedgerChange } from '../changes';
 
 export const CHANGE_SINGLE_PHASE = 0;
 export const CHANGE_PENDING = 1;
@@ -43,42 +35,6 @@ export const CHANGE_EXPIRED = 4;
  * header) / 384-byte ChangeEvent. `tigerbeetle amqp --event-count-max` defaults to it.
  */
 export const CHANGE_EVENTS_MAX = 2730;
-
-export interface ChangeAccount {
-  id: bigint;
-  debitsPending: bigint;
-  debitsPosted: bigint;
-  creditsPending: bigint;
-  creditsPosted: bigint;
-  userData128: bigint;
-  userData64: bigint;
-  userData32: number;
-  code: number;
-  flags: number;
-  timestamp: bigint;
-}
-
-export interface ChangeTransfer {
-  id: bigint;
-  amount: bigint;
-  pendingId: bigint;
-  userData128: bigint;
-  userData64: bigint;
-  userData32: number;
-  timeout: number;
-  code: number;
-  flags: number;
-  timestamp: bigint;
-}
-
-export interface LedgerChange {
-  timestamp: bigint;
-  type: ChangeType;
-  ledger: number;
-  transfer: ChangeTransfer;
-  debitAccount: ChangeAccount;
-  creditAccount: ChangeAccount;
-}
 
 const CHUNK_SHIFT = 14;
 const CHUNK_ROWS = 1 << CHUNK_SHIFT;

@@ -24,13 +24,8 @@ import { createKafkaClient } from '../../events/kafka';
 import { migrateUp } from '../../core/postgres/migrate';
 import { createDirectPool } from '../../core/postgres/pool';
 import { openLedger } from '../../ledger/open';
-import {
-  AccountFlags,
-  type Account,
-  CreateAccountStatus,
-  CreateTransferStatus,
-  type Transfer,
-} from '../../ledger/port';
+import { CreateAccountStatus, CreateTransferStatus, type Transfer } from '../../ledger/port';
+import { newAccount, newTransfer } from '../../ledger/records';
 import { ledgerEnv } from '../../infra/tigerbeetle/local';
 import { CHANGE_PROJECTIONS } from '../../projections/src/all';
 import { changeFeed, type ProjectedChange } from '../../projections/src/changes/feed';
@@ -92,23 +87,10 @@ async function main(): Promise<void> {
     const base = BigInt(`0x${RUN}`) << 64n;
     const ids = Array.from({ length: ACCOUNTS }, (_, i) => base + BigInt(i + 1));
     const ours = new Set(ids.map(String));
-    const account = (id: bigint): Account => ({
-      id,
-      debits_pending: 0n,
-      debits_posted: 0n,
-      credits_pending: 0n,
-      credits_posted: 0n,
-      user_data_128: 0n,
-      user_data_64: 0n,
-      user_data_32: 0,
-      reserved: 0,
-      ledger: LEDGER,
-      code: 1,
-      flags: AccountFlags.none,
-      timestamp: 0n,
-    });
     for (let i = 0; i < ids.length; i += 8_000) {
-      const results = await ledger.createAccounts(ids.slice(i, i + 8_000).map(account));
+      const results = await ledger.createAccounts(
+        ids.slice(i, i + 8_000).map((id) => newAccount({ id, ledger: LEDGER, code: 1 })),
+      );
       if (results.some((r) => r.status !== CreateAccountStatus.created)) {
         throw new Error('account creation failed');
       }
@@ -167,21 +149,16 @@ async function main(): Promise<void> {
         for (let i = 0; i < count; i++) {
           const debit = ids[(sent + i) % ACCOUNTS]!;
           const credit = ids[(sent + i + 1) % ACCOUNTS]!;
-          transfers.push({
-            id: base + (1n << 32n) + next++,
-            debit_account_id: debit,
-            credit_account_id: credit,
-            amount: 1n,
-            pending_id: 0n,
-            user_data_128: 0n,
-            user_data_64: 0n,
-            user_data_32: 0,
-            timeout: 0,
-            ledger: LEDGER,
-            code: 1,
-            flags: 0,
-            timestamp: 0n,
-          });
+          transfers.push(
+            newTransfer({
+              id: base + (1n << 32n) + next++,
+              debit_account_id: debit,
+              credit_account_id: credit,
+              amount: 1n,
+              ledger: LEDGER,
+              code: 1,
+            }),
+          );
         }
         inflight.push(
           ledger.createTransfers(transfers).then((results) => {

@@ -2,6 +2,7 @@
  * `tsx projections/src/main.ts`: the projection worker process. SIGTERM or SIGINT finishes the
  * batch in progress, leaves the consumer group and exits 0; a failure to start exits 1.
  */
+import { exitOnSignals } from '../../core/shutdown';
 import os from 'node:os';
 import { loadConfig } from '../../core/config';
 import { createLogger } from '../../core/logger';
@@ -21,22 +22,7 @@ async function main(): Promise<void> {
   }
   const worker = await startWorker({ config, projectionsConfig, logger });
   logger.info('projection worker running');
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'stopping projection worker');
-    setTimeout(() => {
-      logger.error('stop timed out; exiting');
-      process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
-    worker.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitOnSignals(logger, () => worker.stop(), STOP_TIMEOUT_MS);
 }
 
 main().catch((error: unknown) => {

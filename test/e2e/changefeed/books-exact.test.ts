@@ -16,21 +16,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import pino from 'pino';
 import { AccountFlags, TransferFlags } from '../../../ledger/port';
 import { transferId } from '../../../ledger/ids';
 import { verifyChains } from '../../../projections/src/hash-chain/verify';
-import { loadProjectionsConfig } from '../../../projections/src/config';
 import { projectionFeeds } from '../../../projections/src/feed';
 import { feedsCaughtUpHorizon } from '../../../projections/src/reconcile/horizon';
 import { reconcile } from '../../../projections/src/reconcile/reconcile';
-import { startWorker, type Worker } from '../../../projections/src/worker';
+import type { Worker } from '../../../projections/src/worker';
 import { closePools, createPools, type Pools } from '../../../core/postgres/pool';
-import { liveFeed } from '../../support/changefeed/live-feed';
+import { liveFeed, startFileWorker } from '../../support/changefeed/live-feed';
 import { call, type Harness, startHarness } from '../../support/http/harness';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const silent = pino({ level: 'silent' });
 let h: Harness;
 let worker: Worker;
 let pools: Pools;
@@ -41,15 +38,7 @@ beforeAll(async () => {
   h = await startHarness(feed.env);
   // Bound before the first transfer: the run's queue receives every event from now on.
   await feed.start(h.config);
-  worker = await startWorker({
-    config: h.config,
-    projectionsConfig: loadProjectionsConfig({
-      PROJECTIONS_MIGRATE: 'false',
-      PROJECTIONS_METRICS_PORT: '0',
-      PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
-    }),
-    logger: silent,
-  });
+  worker = await startFileWorker(h.config);
   pools = createPools(h.config);
   kafka = new Kafka({
     clientId: 'test-books',

@@ -7,15 +7,13 @@
  * reconciler (`ledger-bridge reconcile`, in process) finds the ledger and PostgreSQL in agreement
  * over the run's window and the hash chain verifies.
  */
-import pino from 'pino';
 import { apiRouter, type ApiDeps } from '../../../bridge/src/api';
 import { EDGE_ERROR_CODES } from '../../../bridge/src/http/edge-errors';
-import { loadProjectionsConfig } from '../../../projections/src/config';
 import { runVerify } from '../../../projections/src/hash-chain/verify-cli';
 import { runReconcile } from '../../../projections/src/reconcile/cli';
 import { SETTLE_DELAY_MS_DEFAULT } from '../../../projections/src/reconcile/horizon';
-import { startWorker, type Worker } from '../../../projections/src/worker';
-import { liveFeed } from '../../support/changefeed/live-feed';
+import type { Worker } from '../../../projections/src/worker';
+import { liveFeed, startFileWorker } from '../../support/changefeed/live-feed';
 import { type Harness, startHarness } from '../../support/http/harness';
 import { ACCOUNT_CASES } from '../../support/http/hostile/account-cases';
 import { HOLD_CASES } from '../../support/http/hostile/hold-cases';
@@ -63,15 +61,7 @@ beforeAll(async () => {
   // A change feed of its own: the stack's topic is shared by every run.
   h = await startHarness(feed.env);
   await feed.start(h.config);
-  worker = await startWorker({
-    config: h.config,
-    projectionsConfig: loadProjectionsConfig({
-      PROJECTIONS_MIGRATE: 'false',
-      PROJECTIONS_METRICS_PORT: '0',
-      PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
-    }),
-    logger: pino({ level: 'silent' }),
-  });
+  worker = await startFileWorker(h.config);
   world = await prepareWorld(h.bridge.url, h.run);
 }, 120_000);
 

@@ -11,15 +11,13 @@
  * deliberately broken row.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import pino from 'pino';
 import { verifyChains } from '../../../projections/src/hash-chain/verify';
-import { loadProjectionsConfig } from '../../../projections/src/config';
 import { projectionFeeds } from '../../../projections/src/feed';
 import { feedsCaughtUpHorizon } from '../../../projections/src/reconcile/horizon';
 import { reconcile } from '../../../projections/src/reconcile/reconcile';
-import { startWorker, type Worker } from '../../../projections/src/worker';
+import type { Worker } from '../../../projections/src/worker';
 import { createPools, closePools, type Pools } from '../../../core/postgres/pool';
-import { liveFeed } from '../../support/changefeed/live-feed';
+import { liveFeed, startFileWorker } from '../../support/changefeed/live-feed';
 import { call, type Harness, startHarness } from '../../support/http/harness';
 
 /** The change feed's path (CDC job, RabbitMQ, relay, Kafka, worker) takes well under this. */
@@ -30,7 +28,6 @@ let h: Harness;
 let worker: Worker;
 let pools: Pools;
 let kafka: Kafka;
-const silent = pino({ level: 'silent' });
 
 beforeAll(async () => {
   h = await startHarness(feed.env);
@@ -42,15 +39,7 @@ beforeAll(async () => {
   }
   // Bound before the first transfer: the queue receives every event from now on.
   await feed.start(h.config);
-  worker = await startWorker({
-    config: h.config,
-    projectionsConfig: loadProjectionsConfig({
-      PROJECTIONS_MIGRATE: 'false',
-      PROJECTIONS_METRICS_PORT: '0',
-      PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
-    }),
-    logger: silent,
-  });
+  worker = await startFileWorker(h.config);
   pools = createPools(h.config);
   kafka = new Kafka({
     clientId: 'test-e2e',

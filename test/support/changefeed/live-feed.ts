@@ -16,6 +16,8 @@ import pino from 'pino';
 import { type RelayService, startRelayService } from '../../../changefeed/service';
 import type { Config } from '../../../core/config';
 import { createKafkaClient } from '../../../events/kafka';
+import { loadProjectionsConfig } from '../../../projections/src/config';
+import { startWorker, type Worker } from '../../../projections/src/worker';
 import { AmqpHarness, deleteTopics } from './harness';
 
 /** RabbitMQ drops the queue this long after a crashed run stopped reading it (ms). */
@@ -64,4 +66,20 @@ export function liveFeed(what: string): LiveFeed {
       await admin.disconnect();
     },
   };
+}
+
+/**
+ * The projection worker as e2e files run it beside their bridge: both feeds, migrations left to
+ * the bridge, metrics on any port, no periodic reconcile (the files reconcile when they mean to).
+ */
+export function startFileWorker(config: Config): Promise<Worker> {
+  return startWorker({
+    config,
+    projectionsConfig: loadProjectionsConfig({
+      PROJECTIONS_MIGRATE: 'false',
+      PROJECTIONS_METRICS_PORT: '0',
+      PROJECTIONS_RECONCILE_INTERVAL_MS: '0',
+    }),
+    logger: silent,
+  });
 }
