@@ -1,4 +1,6 @@
-DROP TABLE rm_account_balance, rm_statement_entry, rm_daily_summary, rm_daily_summary_applied;
+DROP VIEW rm_daily_summary;
+DROP TABLE rm_account_balance, rm_statement_entry, rm_daily_summary_shard,
+  rm_daily_summary_applied;
 
 CREATE TABLE rm_account_balance (
   ledger_account_id numeric(39,0) PRIMARY KEY,

@@ -37,14 +37,21 @@ CREATE TABLE rm_statement_entry (
   PRIMARY KEY (ledger_account_id, tb_timestamp, transfer_id)
 );
 
--- daily-summary: per UTC day (of the event's TigerBeetle timestamp), ledger and change type.
-CREATE TABLE rm_daily_summary (
+-- daily-summary: per UTC day (of the event's TigerBeetle timestamp), ledger and change type. Each
+-- partition's worker counts into its own row (shard = the change topic's partition): one cell
+-- shared by every partition would serialize all their transactions on its row lock. Readers use
+-- the view, which adds the shards up.
+CREATE TABLE rm_daily_summary_shard (
   day            date    NOT NULL,
   ledger         bigint  NOT NULL,
   type           text    NOT NULL CHECK (type IN ('single_phase', 'two_phase_pending',
                    'two_phase_posted', 'two_phase_voided', 'two_phase_expired')),
+  shard          integer NOT NULL CHECK (shard >= 0),
   transfer_count bigint  NOT NULL CHECK (transfer_count >= 0),
   amount         numeric NOT NULL CHECK (amount >= 0),
-  PRIMARY KEY (day, ledger, type)
+  PRIMARY KEY (day, ledger, type, shard)
 );
+CREATE VIEW rm_daily_summary AS
+  SELECT day, ledger, type, sum(transfer_count)::bigint AS transfer_count, sum(amount) AS amount
+    FROM rm_daily_summary_shard GROUP BY day, ledger, type;
 CREATE TABLE rm_daily_summary_applied (event_timestamp numeric(20,0) PRIMARY KEY);

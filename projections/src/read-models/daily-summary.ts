@@ -4,14 +4,16 @@
  * timestamp, never the consumer's clock; an expiry counts on the day it expired. Amounts: as the
  * transfer carries it (a post's posted amount; an expiry's, the pending amount released). Each
  * event counts once (by its timestamp, in `rm_daily_summary_applied`), from its debit-side record;
- * counters only add, so arrival order never matters.
+ * counters only add, so arrival order never matters. Each partition counts into rows of its own
+ * (`shard`: a cell every partition shared would serialize their transactions on one row lock);
+ * the view `rm_daily_summary` adds the shards up.
  */
 import type { Queryable } from '../../../core/postgres/pool';
 import { eventsOf, type ProjectedChange } from '../changes/feed';
 import type { Projection } from '../projection';
 
 export const DAILY_SUMMARY_TABLES = {
-  summary: 'rm_daily_summary',
+  summary: 'rm_daily_summary_shard',
   applied: 'rm_daily_summary_applied',
 } as const;
 
@@ -26,6 +28,7 @@ interface Cell {
   day: string;
   ledger: number;
   type: string;
+  shard: number;
   transfers: bigint;
   amount: bigint;
 }
@@ -51,12 +54,13 @@ async function claim(
 
 function accumulate(records: readonly ProjectedChange[]): Cell[] {
   const cells = new Map<string, Cell>();
-  for (const { change } of records) {
+  for (const { change, partition } of records) {
     const day = utcDayOf(change.timestamp);
-    const key = `${day}|${change.ledger}|${change.type}`;
+    const key = `${day}|${change.ledger}|${change.type}|${partition}`;
     let cell = cells.get(key);
     if (cell === undefined) {
-      cell = { day, ledger: change.ledger, type: change.type, transfers: 0n, amount: 0n };
+      const { ledger, type } = change;
+      cell = { day, ledger, type, shard: partition, transfers: 0n, amount: 0n };
       cells.set(key, cell);
     }
     cell.transfers += 1n;
@@ -73,15 +77,17 @@ export const dailySummaryProjection: Projection<ProjectedChange> = {
     const cells = accumulate(await claim(tx, records));
     if (cells.length === 0) return;
     await tx.query(
-      `INSERT INTO rm_daily_summary AS s (day, ledger, type, transfer_count, amount)
-       SELECT * FROM unnest($1::date[], $2::bigint[], $3::text[], $4::bigint[], $5::numeric[])
-       ON CONFLICT (day, ledger, type) DO UPDATE SET
+      `INSERT INTO rm_daily_summary_shard AS s (day, ledger, type, shard, transfer_count, amount)
+       SELECT * FROM unnest($1::date[], $2::bigint[], $3::text[], $4::int[], $5::bigint[],
+         $6::numeric[])
+       ON CONFLICT (day, ledger, type, shard) DO UPDATE SET
          transfer_count = s.transfer_count + excluded.transfer_count,
          amount = s.amount + excluded.amount`,
       [
         cells.map((c) => c.day),
         cells.map((c) => c.ledger),
         cells.map((c) => c.type),
+        cells.map((c) => c.shard),
         cells.map((c) => c.transfers.toString()),
         cells.map((c) => c.amount.toString()),
       ],
