@@ -2,8 +2,8 @@
  * What a projection runner (./runner.ts) is configured with and reports: its limits, with their
  * units and why each default, the clock it backs off on, and its stats.
  */
+import { KAFKA_TUNING_DEFAULT, retryOf } from '../../events/kafka';
 import type { ConsumerConfig } from 'kafkajs';
-import { KAFKA_TUNING_DEFAULT } from '../../events/kafka';
 import { assert } from '../../core/assert';
 import { DEAD_LETTER_REASONS, type DeadLetterReason, zeroByReason } from './dead-letter';
 
@@ -95,6 +95,9 @@ export function consumerConfig(
     heartbeatInterval: limits.heartbeatMs,
     allowAutoTopicCreation: false,
     retry: {
+      // Bounded backoff (kafkajs's own grows to 30 s): after a Kafka restart the projections
+      // resume within about a second of the broker, not half a minute later.
+      ...retryOf(KAFKA_TUNING_DEFAULT),
       retries: 5,
       // The consumer restarts after a crash kafkajs could not retry away: never dies for good.
       restartOnFailure: async (error) => {

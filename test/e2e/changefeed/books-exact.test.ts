@@ -250,9 +250,10 @@ it('a bridge killed between the commit and the publish: raw movements, reconcile
     KAFKA_LINGER_MS: '120000',
     LOG_LEVEL: 'warn',
   });
+  // `node --import tsx` rather than the tsx wrapper: SIGKILL must reach the bridge itself.
   const child: ChildProcess = spawn(
-    path.join(ROOT, 'node_modules/.bin/tsx'),
-    [path.join(ROOT, 'bridge/src/main.ts')],
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bridge/src/main.ts')],
     { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Buffer[] = [];

@@ -119,6 +119,14 @@ export class AmqpHarness {
   }
 
   /** Deletes queues and exchanges, ignoring the ones that are gone. */
+  /**
+   * Unbinds a queue from an exchange before it is deleted: RabbitMQ 3.10 can crash the channel of a
+   * publisher (the stack's CDC job) when a bound quorum queue is deleted under its publish.
+   */
+  async unbind(queue: string, exchange: string): Promise<void> {
+    await this.channel.unbindQueue(queue, exchange, '').catch(() => undefined);
+  }
+
   async remove(queues: string[], exchanges: string[]): Promise<void> {
     for (const queue of queues) await this.channel.deleteQueue(queue).catch(() => undefined);
     for (const exchange of exchanges) {

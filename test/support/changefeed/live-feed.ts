@@ -57,6 +57,7 @@ export function liveFeed(what: string): LiveFeed {
       await relay?.stop();
       relay = null;
       const amqp = await AmqpHarness.open();
+      if (config !== null) await amqp.unbind(queue, config.AMQP_CDC_EXCHANGE);
       await amqp.remove([queue, `${queue}.dead`], []);
       await amqp.close();
       if (config === null) return;
