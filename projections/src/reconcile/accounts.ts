@@ -1,6 +1,7 @@
 /**
  * Accounts: every `account` row against its TigerBeetle account, and TigerBeetle's four totals
- * against the account-balance read model (`rm_account_balance`, migration 0004).
+ * and `closed` flag against the account-balance read model (`rm_account_balance`, migration 0006,
+ * fed by the ledger's change feed).
  *
  * Streams the `account` table in pages of BATCH_EVENTS_MAX by account_id (keyset), each page
  * joined with its read-model row in one query, then one lookup_accounts for the page.

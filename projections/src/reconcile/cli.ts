@@ -10,9 +10,10 @@
  * engine on ENGINE_DATA_DIR. The engine allows one process per data directory, so while a bridge
  * runs on it the CLI cannot open it and says so (exit 2).
  *
- * The horizon is proven from Kafka (horizon.ts): the outcome topic's high watermarks against the
- * projection checkpoints of PROJECTIONS_GROUP_ID. `--no-wait` skips that proof and trusts the
- * settle delay alone (a quiet system, or a store written without Kafka).
+ * The horizon is proven from Kafka (horizon.ts): each feed's topic (the outcome topic and the
+ * change topic) against the checkpoints of its runner's group (PROJECTIONS_GROUP_ID, and
+ * `<it>.changes`); the earlier is the horizon. `--no-wait` skips that proof and trusts the settle
+ * delay alone (a quiet system, or a store written without Kafka).
  */
 import pino from 'pino';
 import { loadConfig } from '../../../core/config';
