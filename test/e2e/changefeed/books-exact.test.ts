@@ -19,12 +19,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { AccountFlags, TransferFlags } from '../../../ledger/port';
 import { transferId } from '../../../ledger/ids';
 import { verifyChains } from '../../../projections/src/hash-chain/verify';
-import { projectionFeeds } from '../../../projections/src/feed';
-import { feedsCaughtUpHorizon } from '../../../projections/src/reconcile/horizon';
-import { reconcile } from '../../../projections/src/reconcile/reconcile';
 import type { Worker } from '../../../projections/src/worker';
 import { closePools, createPools, type Pools } from '../../../core/postgres/pool';
-import { liveFeed, startFileWorker } from '../../support/changefeed/live-feed';
+import { liveFeed, reconcileCaughtUp, startFileWorker } from '../../support/changefeed/live-feed';
 import { call, type Harness, startHarness } from '../../support/http/harness';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -124,16 +121,8 @@ async function reconcileFrom(timestampMin: bigint) {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const horizon = feedsCaughtUpHorizon({
-      admin,
-      db: pools.primary,
-      feeds: projectionFeeds(h.config),
-      settleDelayMs: 0,
-    });
-    return await reconcile(
-      { db: pools.primary, ledger: h.bridge.ledger.ledger, horizon },
-      { timestampMin },
-    );
+    const deps = { config: h.config, db: pools.primary, ledger: h.bridge.ledger.ledger, admin };
+    return await reconcileCaughtUp(deps, timestampMin);
   } finally {
     await admin.disconnect();
   }

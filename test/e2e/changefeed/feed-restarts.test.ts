@@ -22,10 +22,8 @@ import pino from 'pino';
 import { createKafkaClient } from '../../../events/kafka';
 import { closePools, createPools, type Pools } from '../../../core/postgres/pool';
 import { verifyChains } from '../../../projections/src/hash-chain/verify';
-import { projectionFeeds } from '../../../projections/src/feed';
-import { feedsCaughtUpHorizon } from '../../../projections/src/reconcile/horizon';
-import { reconcile } from '../../../projections/src/reconcile/reconcile';
 import type { ReconcileReport } from '../../../projections/src/reconcile/report';
+import { reconcileCaughtUp } from '../../support/changefeed/live-feed';
 import { ChildService, childEnv } from '../../support/changefeed/child-service';
 import {
   expectBalances,
@@ -499,16 +497,8 @@ async function countOurs(): Promise<number> {
 }
 
 async function reconcileRun(timestampMin: bigint): Promise<ReconcileReport> {
-  const horizon = feedsCaughtUpHorizon({
-    admin,
-    db: pools.primary,
-    feeds: projectionFeeds(h.config),
-    settleDelayMs: 0,
-  });
-  return reconcile(
-    { db: pools.primary, ledger: h.bridge.ledger.ledger, horizon },
-    { timestampMin },
-  );
+  const deps = { config: h.config, db: pools.primary, ledger: h.bridge.ledger.ledger, admin };
+  return reconcileCaughtUp(deps, timestampMin);
 }
 
 /** Records beyond two per event: what the restarts made the path repeat (the projections drop). */

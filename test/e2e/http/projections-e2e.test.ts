@@ -12,12 +12,9 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { verifyChains } from '../../../projections/src/hash-chain/verify';
-import { projectionFeeds } from '../../../projections/src/feed';
-import { feedsCaughtUpHorizon } from '../../../projections/src/reconcile/horizon';
-import { reconcile } from '../../../projections/src/reconcile/reconcile';
 import type { Worker } from '../../../projections/src/worker';
 import { createPools, closePools, type Pools } from '../../../core/postgres/pool';
-import { liveFeed, startFileWorker } from '../../support/changefeed/live-feed';
+import { liveFeed, reconcileCaughtUp, startFileWorker } from '../../support/changefeed/live-feed';
 import { call, type Harness, startHarness } from '../../support/http/harness';
 
 /** The change feed's path (CDC job, RabbitMQ, relay, Kafka, worker) takes well under this. */
@@ -207,16 +204,10 @@ it('posts, projects both feeds, reads consistently, verifies and reconciles', as
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const horizon = feedsCaughtUpHorizon({
-      admin,
-      db: pools.primary,
-      feeds: projectionFeeds(h.config),
-      settleDelayMs: 0,
-    });
-    const deps = { db: pools.primary, ledger: h.bridge.ledger.ledger, horizon };
+    const deps = { config: h.config, db: pools.primary, ledger: h.bridge.ledger.ledger, admin };
     // From this test's first transfer: the cluster holds every other test's transfers too.
-    const window = { timestampMin: BigInt(posted.body.transfers[0].timestamp) };
-    const clean = await reconcile(deps, window);
+    const from = BigInt(posted.body.transfers[0].timestamp);
+    const clean = await reconcileCaughtUp(deps, from);
     expect(clean.deferred).toBeNull();
     expect(clean.mismatchCount).toBe(0);
     expect(clean.transfers.raw).toBe(1);
@@ -225,7 +216,7 @@ it('posts, projects both feeds, reads consistently, verifies and reconciles', as
         WHERE ledger_account_id = $1`,
       [ledgerIds.bank],
     );
-    const broken = await reconcile(deps, window);
+    const broken = await reconcileCaughtUp(deps, from);
     expect(broken.mismatchCount).toBe(1);
     expect(broken.examples[0]).toMatchObject({
       kind: 'account_balance_mismatch',

@@ -16,7 +16,16 @@ import pino from 'pino';
 import { type RelayService, startRelayService } from '../../../changefeed/service';
 import type { Config } from '../../../core/config';
 import { createKafkaClient } from '../../../events/kafka';
+import type { Queryable } from '../../../core/postgres/pool';
+import type { Ledger } from '../../../ledger/port';
 import { loadProjectionsConfig } from '../../../projections/src/config';
+import { projectionFeeds } from '../../../projections/src/feed';
+import {
+  feedsCaughtUpHorizon,
+  type TopicOffsets,
+} from '../../../projections/src/reconcile/horizon';
+import { reconcile } from '../../../projections/src/reconcile/reconcile';
+import type { ReconcileReport } from '../../../projections/src/reconcile/report';
 import { startWorker, type Worker } from '../../../projections/src/worker';
 import { AmqpHarness, deleteTopics } from './harness';
 
@@ -83,4 +92,21 @@ export function startFileWorker(config: Config): Promise<Worker> {
     }),
     logger: silent,
   });
+}
+
+/**
+ * Reconciles from `timestampMin` once both feeds have applied everything published so far (the
+ * horizon proven from Kafka with no settle delay: a file's own writes are all committed).
+ */
+export async function reconcileCaughtUp(
+  deps: { config: Config; db: Queryable; ledger: Ledger; admin: TopicOffsets },
+  timestampMin: bigint,
+): Promise<ReconcileReport> {
+  const horizon = feedsCaughtUpHorizon({
+    admin: deps.admin,
+    db: deps.db,
+    feeds: projectionFeeds(deps.config),
+    settleDelayMs: 0,
+  });
+  return reconcile({ db: deps.db, ledger: deps.ledger, horizon }, { timestampMin });
 }
