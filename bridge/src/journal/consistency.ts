@@ -68,21 +68,41 @@ export async function waitForProjection(
   timeoutMs: number,
   options: WaitOptions,
 ): Promise<'caught_up' | { current: string }> {
+  const wanted = BigInt(target.offset);
+  let current = 0n;
+  const caughtUp = await pollWithin(
+    async () => {
+      const { rows } = await db.query<{ next_offset: bigint | string }>(
+        `SELECT next_offset FROM projection_checkpoint
+          WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
+        [options.groupId, target.topic, target.partition],
+      );
+      current = rows[0] === undefined ? 0n : BigInt(rows[0].next_offset);
+      return current > wanted;
+    },
+    timeoutMs,
+    options,
+  );
+  return caughtUp ? 'caught_up' : { current: current.toString() };
+}
+
+/**
+ * Asks `probe` every `pollMs` until it answers true (then true), or until the wait, bounded by
+ * CONSISTENCY_WAIT_MS_MAX whatever `timeoutMs` says, has run out (then false). Probes at least once.
+ */
+export async function pollWithin(
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  options: Pick<WaitOptions, 'pollMs' | 'now' | 'sleep'> = {},
+): Promise<boolean> {
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   const pollMs = options.pollMs ?? CONSISTENCY_POLL_MS;
   const deadline = now() + Math.min(Math.max(0, timeoutMs), CONSISTENCY_WAIT_MS_MAX);
-  const wanted = BigInt(target.offset);
   for (;;) {
-    const { rows } = await db.query<{ next_offset: bigint | string }>(
-      `SELECT next_offset FROM projection_checkpoint
-        WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
-      [options.groupId, target.topic, target.partition],
-    );
-    const current = rows[0] === undefined ? 0n : BigInt(rows[0].next_offset);
-    if (current > wanted) return 'caught_up';
+    if (await probe()) return true;
     const left = deadline - now();
-    if (left <= 0) return { current: current.toString() };
+    if (left <= 0) return false;
     await sleep(Math.min(pollMs, left));
   }
 }

@@ -13,10 +13,9 @@
  */
 import {
   awaitConsistency,
-  CONSISTENCY_POLL_MS,
-  CONSISTENCY_WAIT_MS_MAX,
   type ConsistencyDeps,
   forRequest,
+  pollWithin,
   type ReadRouteDeps,
   type TokenPosition,
 } from '../journal/consistency';
@@ -207,24 +206,26 @@ export async function awaitStatementFeed(
   ]);
   const at = rows[0]?.at ?? null;
   if (at === null) return; // The token's journal did not move this account.
-  const deadline = Date.now() + Math.min(deps.consistencyWaitMs, CONSISTENCY_WAIT_MS_MAX);
-  for (;;) {
-    const { rows: reached } = await deps.db.query<{ reached: boolean }>(ACCOUNT_FEED_REACHED, [
-      id,
-      at,
-    ]);
-    if (reached[0]?.reached === true) return;
-    if (Date.now() >= deadline) {
-      throw new ApiError(
-        425,
-        'projection_behind',
-        `the change feed has not applied this account's postings up to ledger timestamp ${at} ` +
-          'yet; retry',
-        { current: null },
-        { 'retry-after': '1' },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? CONSISTENCY_POLL_MS));
+  const reached = await pollWithin(
+    async () => {
+      const { rows: found } = await deps.db.query<{ reached: boolean }>(ACCOUNT_FEED_REACHED, [
+        id,
+        at,
+      ]);
+      return found[0]?.reached === true;
+    },
+    deps.consistencyWaitMs,
+    options,
+  );
+  if (!reached) {
+    throw new ApiError(
+      425,
+      'projection_behind',
+      `the change feed has not applied this account's postings up to ledger timestamp ${at} ` +
+        'yet; retry',
+      { current: null },
+      { 'retry-after': '1' },
+    );
   }
 }
 
