@@ -85,9 +85,10 @@ test('a caught-up replica is picked, also for a WAL position it has replayed', a
   const [lag] = router.lag();
   expect(lag).toMatchObject({ name: 'replica1', up: true, eligible: true });
   expect(lag!.lagMs).toBeLessThanOrEqual(LAG_MS_MAX);
-  const { rows } = await primary.query<{ lsn: string }>(
-    `WITH w AS (INSERT INTO ${table} VALUES (1)) SELECT pg_current_wal_lsn()::text AS lsn`,
-  );
+  // The position after the commit: one read in the INSERT's own statement comes before its
+  // commit record, so a replica could stand there and not see the row yet.
+  await primary.query(`INSERT INTO ${table} VALUES (1)`);
+  const { rows } = await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
   const lsn = rows[0]!.lsn;
   // Until the replica is seen past the write, a read needing it goes to the primary.
   await until(async () => (await pickedName(lsn)) === 'replica1', 5_000);
