@@ -193,13 +193,21 @@ describeWithServer(
       server = startFakingServer(work(), realBin, calls());
     });
     const runDirs: string[] = [];
-    afterEach(() => runDirs.forEach(killReplicas));
+    // Each formatted data file takes ~1.1 GiB of real disk: four cases' worth (13 GiB) kept
+    // until afterAll filled the CI machine's disk once, so each case's files go as it ends.
+    afterEach(() =>
+      runDirs.forEach((runDir) => {
+        killReplicas(runDir);
+        fs.rmSync(runDir, { recursive: true, force: true });
+      }),
+    );
 
     const format = (file: string, cluster: number, replica: number) =>
       execFileSync(
         realBin,
         ['format', `--cluster=${cluster}`, `--replica=${replica}`, '--replica-count=3', file],
-        { stdio: 'ignore' },
+        // Piped, not ignored: a failed format then says why (disk full, io_uring refused).
+        { stdio: 'pipe' },
       );
 
     /** Data files of cluster 9 in a new TB_RUN_DIR; replica `bad`'s was formatted for cluster 5. */
