@@ -58,10 +58,10 @@ export function createApi(deps: ApiDeps): http.RequestListener {
 /** Every route of the API. */
 export function apiRouter(deps: ApiDeps): Router {
   const router = new Router();
-  router.on('GET', '/health', async ({ res }) => {
+  router.on('GET', '/health', 'public', async ({ res }) => {
     sendJson(res, 200, { status: 'ok', ledger: deps.ledgerInfo });
   });
-  router.on('GET', '/ready', async ({ res }) => {
+  router.on('GET', '/ready', 'public', async ({ res }) => {
     const degraded = await deps.ready();
     sendJson(
       res,
@@ -76,8 +76,8 @@ export function apiRouter(deps: ApiDeps): Router {
   statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
   if (deps.monitor !== undefined) monitorRoutes(router, deps.monitor);
   const controlPlane = accountsApp(deps.accounts, deps.balances, deps.log);
-  for (const { method, pattern } of ACCOUNT_ROUTES) {
-    router.on(method, pattern, async ({ req, res }) => controlPlane(req, res));
+  for (const { method, pattern, access } of ACCOUNT_ROUTES) {
+    router.on(method, pattern, access, async ({ req, res }) => controlPlane(req, res));
   }
   return router;
 }

@@ -52,24 +52,26 @@ export interface RunningBaseline {
 }
 
 function routes(pool: pg.Pool, where: string, stats: JournalStats): Router {
+  // The baseline server is the comparison a load run measures against: a plain PostgreSQL
+  // ledger on loopback, with no access control on either side of the comparison but the API.
   const router = new Router();
-  router.on('GET', '/health', async ({ res }) => {
+  router.on('GET', '/health', 'public', async ({ res }) => {
     const ledger = { kind: 'postgresql-baseline', at: where };
     sendJson(res, 200, { status: 'ok', ledger, stats });
   });
-  router.on('POST', '/api/accounts', async ({ req, res }) => {
+  router.on('POST', '/api/accounts', 'public', async ({ req, res }) => {
     const { account, created } = await createAccount(
       pool,
       await readJsonBody(req, ACCOUNT_BODY_BYTES_MAX),
     );
     sendJson(res, created ? 201 : 200, account);
   });
-  router.on('POST', '/api/journal', async ({ req, res }) => {
+  router.on('POST', '/api/journal', 'public', async ({ req, res }) => {
     const journal = parseJournal(await readJsonBody(req, JOURNAL_BODY_BYTES_MAX));
     sendJson(res, 201, await postJournal(pool, journal, stats));
   });
   for (const pattern of ['/api/accounts/:accountId/balance', '/api/balance/:accountId']) {
-    router.on('GET', pattern, async ({ res, params }) => {
+    router.on('GET', pattern, 'public', async ({ res, params }) => {
       sendJson(res, 200, await readBalance(pool, params[0]!));
     });
   }

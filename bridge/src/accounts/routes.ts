@@ -19,8 +19,8 @@ export const ACCOUNT_BODY_BYTES_MAX = 16 * 1024;
 
 /** The routes this app serves, for the API's router (which hands their requests over). */
 export const ACCOUNT_ROUTES = [
-  { method: 'POST', pattern: '/api/accounts' },
-  { method: 'GET', pattern: '/api/accounts/:accountId' },
+  { method: 'POST', pattern: '/api/accounts', access: { scope: 'accounts:write' } },
+  { method: 'GET', pattern: '/api/accounts/:accountId', access: { scope: 'accounts:read' } },
 ] as const;
 
 export function accountJson(account: AccountRecord): Record<string, unknown> {

@@ -38,13 +38,18 @@ export function balanceTokenOf(req: http.IncomingMessage): bigint {
 }
 
 export function cachedBalanceRoutes(router: Router, reader: BalanceReader): void {
-  router.on('GET', '/api/balance/:accountId', async ({ req, res, params }) => {
-    const read = await reader.read(params[0]!, { minAsOfNs: balanceTokenOf(req) });
-    sendJson(
-      res,
-      200,
-      { ...read.view, cache: { level: read.level, ageMs: read.ageMs } },
-      { 'cache-level': read.level, 'cache-age-ms': String(read.ageMs) },
-    );
-  });
+  router.on(
+    'GET',
+    '/api/balance/:accountId',
+    { scope: 'balances:read' },
+    async ({ req, res, params }) => {
+      const read = await reader.read(params[0]!, { minAsOfNs: balanceTokenOf(req) });
+      sendJson(
+        res,
+        200,
+        { ...read.view, cache: { level: read.level, ageMs: read.ageMs } },
+        { 'cache-level': read.level, 'cache-age-ms': String(read.ageMs) },
+      );
+    },
+  );
 }

@@ -16,6 +16,14 @@ export interface RouteContext {
 
 export type RouteHandler = (ctx: RouteContext) => Promise<void>;
 
+/**
+ * Who may call a route, declared where the route is: a scope a caller's API key must hold, or
+ * `public` (health, readiness, the contract, the dashboard's static shell). Required on every
+ * route, so a new route cannot be added open by omission. The HTTP room only carries the scope
+ * name; the access room (../access) judges callers against it.
+ */
+export type RouteAccess = { scope: string } | 'public';
+
 interface Route {
   method: string;
   /** As registered, e.g. `/api/balance/:accountId`: the metrics' route label. */
@@ -24,6 +32,7 @@ interface Route {
   segments: Array<string | null>;
   /** The parameters' names, in order (`accountId` for `:accountId`). */
   names: string[];
+  access: RouteAccess;
   handler: RouteHandler;
 }
 
@@ -33,23 +42,24 @@ export interface RouteMatch {
   params: string[];
   names: string[];
   pattern: string;
+  access: RouteAccess;
 }
 
 export class Router {
   private readonly table: Route[] = [];
 
   /** `pattern` like `/api/journal/:id/post`. */
-  on(method: string, pattern: string, handler: RouteHandler): this {
+  on(method: string, pattern: string, access: RouteAccess, handler: RouteHandler): this {
     const parts = pattern.split('/').slice(1);
     const segments = parts.map((segment) => (segment.startsWith(':') ? null : segment));
     const names = parts.filter((segment) => segment.startsWith(':')).map((s) => s.slice(1));
-    this.table.push({ method, pattern, segments, names, handler });
+    this.table.push({ method, pattern, segments, names, access, handler });
     return this;
   }
 
   /** Every registered route, in registration order. */
-  routes(): Array<{ method: string; pattern: string }> {
-    return this.table.map(({ method, pattern }) => ({ method, pattern }));
+  routes(): Array<{ method: string; pattern: string; access: RouteAccess }> {
+    return this.table.map(({ method, pattern, access }) => ({ method, pattern, access }));
   }
 
   /** The methods some route takes on this path (empty: no route has the path). */
@@ -84,7 +94,8 @@ export class Router {
         }
       }
       if (matched) {
-        return { handler: route.handler, params, names: route.names, pattern: route.pattern };
+        const { handler, names, pattern, access } = route;
+        return { handler, params, names, pattern, access };
       }
     }
     return null;

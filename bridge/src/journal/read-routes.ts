@@ -19,7 +19,7 @@ const JOURNAL_ID = /^[A-Za-z0-9._:-]+$/;
 export type JournalReadDeps = ReadRouteDeps;
 
 export function journalReadRoutes(router: Router, deps: JournalReadDeps): void {
-  router.on('GET', '/api/journal/:journalId', async (ctx) => {
+  router.on('GET', '/api/journal/:journalId', { scope: 'journals:read' }, async (ctx) => {
     const journalId = ctx.params[0]!;
     if (journalId.length > JOURNAL_ID_CHARS_MAX || !JOURNAL_ID.test(journalId)) {
       throw new ApiError(400, 'invalid_journal_id', 'not a journal id', { field: 'journalId' });

@@ -19,12 +19,12 @@ export const JOURNAL_BODY_BYTES_MAX = 64 * 1024;
 export const BULK_BODY_BYTES_MAX = 8 * 1024 * 1024;
 
 export function journalRoutes(router: Router, journals: JournalService, log: Logger): void {
-  router.on('POST', '/api/journal', async ({ req, res }) => {
+  router.on('POST', '/api/journal', { scope: 'journals:write' }, async ({ req, res }) => {
     const journal = parseJournal(await readJsonBody(req, JOURNAL_BODY_BYTES_MAX));
     sendPosted(res, await journals.post(journal));
   });
 
-  router.on('POST', '/api/journals/batch', async ({ req, res }) => {
+  router.on('POST', '/api/journals/batch', { scope: 'journals:write' }, async ({ req, res }) => {
     const parsed = parseJournalBatch(await readJsonBody(req, BULK_BODY_BYTES_MAX));
     // Every journal goes to the batcher at once, so they share ledger requests; each one is
     // posted or rejected on its own and answered in order.
@@ -50,17 +50,22 @@ export function journalRoutes(router: Router, journals: JournalService, log: Log
   });
 
   for (const action of ['post', 'void'] as const) {
-    router.on('POST', `/api/journal/:journalId/${action}`, async ({ req, res, params }) => {
-      const journalId = params[0]!;
-      if (!isId(journalId)) {
-        throw new JournalError('field_invalid', 'journalId is not a valid journal id', {
-          field: 'journalId',
-        });
-      }
-      const body = hasBody(req) ? await readJsonBody(req, JOURNAL_BODY_BYTES_MAX) : undefined;
-      const { amount } = action === 'post' ? parseHoldPost(body) : parseVoid(body);
-      sendPosted(res, await journals.resolveHold(journalId, action, amount ?? undefined));
-    });
+    router.on(
+      'POST',
+      `/api/journal/:journalId/${action}`,
+      { scope: 'holds:write' },
+      async ({ req, res, params }) => {
+        const journalId = params[0]!;
+        if (!isId(journalId)) {
+          throw new JournalError('field_invalid', 'journalId is not a valid journal id', {
+            field: 'journalId',
+          });
+        }
+        const body = hasBody(req) ? await readJsonBody(req, JOURNAL_BODY_BYTES_MAX) : undefined;
+        const { amount } = action === 'post' ? parseHoldPost(body) : parseVoid(body);
+        sendPosted(res, await journals.resolveHold(journalId, action, amount ?? undefined));
+      },
+    );
   }
 }
 

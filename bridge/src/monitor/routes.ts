@@ -36,22 +36,24 @@ export function monitorRoutes(router: Router, monitor: Monitor): void {
       { body: fs.readFileSync(file), type },
     ]),
   );
-  router.on('GET', '/metrics', async ({ res }) => {
+  router.on('GET', '/metrics', { scope: 'monitor:read' }, async ({ res }) => {
     await sendMetrics(monitor, res);
   });
-  router.on('GET', '/slo', async ({ res }) => {
+  router.on('GET', '/slo', { scope: 'monitor:read' }, async ({ res }) => {
     sendJson(res, 200, { ...monitor.slo.evaluate(), alerts: monitor.alerter.active() });
   });
-  router.on('GET', '/dashboard', async ({ res }) => {
+  // The page and its scripts hold no data: public, so a browser can open them; the data they
+  // fetch needs monitor:read (the page takes the key from its URL fragment).
+  router.on('GET', '/dashboard', 'public', async ({ res }) => {
     send(res, 200, page, 'text/html; charset=utf-8', { 'cache-control': 'no-store' });
   });
-  router.on('GET', '/dashboard/data', async ({ req, res }) => {
+  router.on('GET', '/dashboard/data', { scope: 'monitor:read' }, async ({ req, res }) => {
     const since = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? 0);
     sendJson(res, 200, monitor.dashboard(Number.isFinite(since) ? since : 0), {
       'cache-control': 'no-store',
     });
   });
-  router.on('GET', '/dashboard/assets/:name', async ({ res, params }) => {
+  router.on('GET', '/dashboard/assets/:name', 'public', async ({ res, params }) => {
     const asset = assets.get(params[0]!);
     if (asset === undefined) {
       sendJson(res, 404, { error: { code: 'not_found', message: 'no such asset' } });

@@ -230,7 +230,7 @@ export async function awaitStatementFeed(
 }
 
 export function statementRoutes(router: Router, deps: StatementRouteDeps): void {
-  router.on('GET', '/api/accounts/:accountId/entries', async (ctx) => {
+  router.on('GET', '/api/accounts/:accountId/entries', { scope: 'journals:read' }, async (ctx) => {
     const query = parseStatementQuery(ctx.req.url ?? '/');
     const read = forRequest(deps);
     const token = await awaitConsistency(ctx, read);

@@ -79,7 +79,7 @@ export function parseTransfersBatch(body: unknown): Transfer[] {
 }
 
 export function transferRoutes(router: Router, ledger: Ledger, balances: BalanceChanges): void {
-  router.on('POST', '/api/transfers/batch', async ({ req, res }) => {
+  router.on('POST', '/api/transfers/batch', { scope: 'ledger:raw' }, async ({ req, res }) => {
     const transfers = parseTransfersBatch(await readJsonBody(req, TRANSFERS_BODY_BYTES_MAX));
     const results = await ledger.createTransfers(transfers);
     if (results.length !== transfers.length) {

@@ -20,9 +20,11 @@ const observed: Array<[string | null, string]> = [];
 
 beforeAll(async () => {
   const router = new Router()
-    .on('GET', '/things/:thingId', async ({ res, params }) => sendJson(res, 200, { id: params[0] }))
-    .on('POST', '/things', async ({ res }) => sendJson(res, 201, {}))
-    .on('DELETE', '/things/:thingId', async ({ res }) => sendJson(res, 200, {}));
+    .on('GET', '/things/:thingId', 'public', async ({ res, params }) =>
+      sendJson(res, 200, { id: params[0] }),
+    )
+    .on('POST', '/things', 'public', async ({ res }) => sendJson(res, 201, {}))
+    .on('DELETE', '/things/:thingId', 'public', async ({ res }) => sendJson(res, 200, {}));
   const handler = createHandler({
     router,
     log: createLogger('silent'),
