@@ -6,8 +6,8 @@
  * ENGINE_CHANGE_FEED), so `npm start` without a TigerBeetle cluster feeds the same exchange the
  * stack's `tigerbeetle amqp` feeds when there is one.
  *
- * Settings (env): ENGINE_ADDRESS (the engine server, host:port) and ENGINE_ID (its identity,
- * which names the feed's queues), both set by the server; AMQP_URL, AMQP_CDC_EXCHANGE and
+ * Settings (env): ENGINE_ADDRESS (the engine server, host:port), ENGINE_SECRET (its handshake
+ * secret) and ENGINE_ID (its identity, which names the feed's queues), all set by the server; AMQP_URL, AMQP_CDC_EXCHANGE and
  * LOG_LEVEL (core/config.ts). With ENGINE_FEED_WITH_PARENT=1 it also stops when its stdin closes:
  * the server that started it has gone, even by kill -9.
  *
@@ -40,6 +40,7 @@ async function main(logger: Logger): Promise<number> {
   const engineId = required('ENGINE_ID');
   const source = await openEngineClient({
     address: required('ENGINE_ADDRESS'),
+    secret: required('ENGINE_SECRET'),
     requestTimeoutMs: ENGINE_TIMEOUT_MS,
   });
   const connection = await amqp.connect(connectOptions(config.AMQP_URL), {

@@ -15,7 +15,8 @@ const USAGE = `usage: ledger-bridge <command>
   projections replay-dlq [--dry-run] [--topic T]
                                          apply the events the projections dead-lettered
   partitions ensure [--months-ahead n] | list
-                                         keep ledger_event's monthly partitions ahead`;
+                                         keep ledger_event's monthly partitions ahead
+  keys create | list | rotate | revoke   API keys (keys --help for options)`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   verify: async (argv) =>
     (await import('../projections/src/hash-chain/verify-cli')).runVerify(argv),
   reconcile: async (argv) => (await import('../projections/src/reconcile/cli')).runReconcile(argv),
+  keys: async (argv) => (await import('../bridge/src/access/keys-cli')).runKeys(argv),
   partitions: async (argv) =>
     (await import('../projections/src/partitions/cli')).runPartitions(argv),
   projections: async ([sub, ...rest]) => {

@@ -59,6 +59,14 @@ const schema = z.object({
    * for proxies' X-Forwarded-For chains and tracing headers. nginx's header buffers match it.
    */
   HTTP_MAX_HEADER_BYTES: z.coerce.number().int().min(1_024).default(16_384),
+  /**
+   * API keys are cached per instance (bridge/src/access/key-cache.ts): a revocation, the end of a
+   * rotation's grace or a new key reaches every instance within this long (ms).
+   */
+  ACCESS_KEY_CACHE_TTL_MS: z.coerce.number().int().positive().default(5_000),
+  /** While PostgreSQL does not answer, a key read this recently keeps working (ms). */
+  ACCESS_KEY_STALE_MAX_MS: z.coerce.number().int().nonnegative().default(300_000),
+  ACCESS_KEY_CACHE_ENTRIES_MAX: z.coerce.number().int().positive().default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** TigerBeetle cluster id (u128). */
   TB_CLUSTER_ID: z
@@ -111,6 +119,30 @@ const schema = z.object({
   BALANCE_PENDING_INVALIDATIONS_MAX: z.coerce.number().int().positive().default(100_000),
   BALANCE_CACHE_KEY_PREFIX: z.string().min(1).default('lb:bal:'),
   BALANCE_INVALIDATION_CHANNEL: z.string().min(1).default('lb:bal:invalidations'),
+  /**
+   * Token buckets per API key and scope, `<scope>=<rate>/s:<burst>` (bridge/src/access/
+   * rate-limit-rules.ts; `default` covers unlisted scopes; a bad entry stops the start, named).
+   * Generous: one key drives the load tests and benches (~5,000 journals/s, ~20,000 balance
+   * reads/s), so writes get 20,000/s and reads 50,000/s; the limits stop a runaway client, not
+   * normal use. Bursts are 2 s at the rate.
+   */
+  RATE_LIMITS: z
+    .string()
+    .min(1)
+    .default(
+      'default=1000/s:2000,journals:write=20000/s:40000,holds:write=20000/s:40000,' +
+        'accounts:write=5000/s:10000,journals:read=50000/s:100000,' +
+        'balances:read=50000/s:100000,accounts:read=50000/s:100000',
+    ),
+  /** Buckets in Redis, shared by every instance; false, or Redis down: each instance its own. */
+  RATE_LIMIT_REDIS: boolean.default(true),
+  /**
+   * Tokens taken from Redis in leases (bridge/src/access/rate-limit-lease.ts): a Redis call per
+   * lease, N instances admitting at most N × lease beyond a bucket; false: a call per check,
+   * exact, ~21,000 checks/s at most on 2 cores.
+   */
+  RATE_LIMIT_LEASES: boolean.default(true),
+  RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('lb:rl:'),
   KAFKA_BROKERS: addresses.default(['127.0.0.1:59092']),
   KAFKA_CLIENT_ID: z.string().default('ledger-bridge'),
   /** Journal outcome events (schema in core/events/). */
@@ -171,14 +203,19 @@ const schema = z.object({
   /** Only for throwaway benchmarks: without fsync an acknowledged transfer can be lost. */
   ENGINE_FSYNC: boolean.default(true),
   /**
-   * A shared engine server's host:port (ledger/engine/server-main.ts; no authentication:
-   * keep it on 127.0.0.1). Set, and TB_ADDRESSES unset: this process is its client instead of
-   * opening ENGINE_DATA_DIR, so several processes share one engine.
+   * A shared engine server's host:port (ledger/engine/server-main.ts). Set, and TB_ADDRESSES
+   * unset: this process is its client instead of opening ENGINE_DATA_DIR, so several processes
+   * share one engine. Needs ENGINE_SECRET.
    */
   ENGINE_ADDRESS: z
     .string()
     .regex(/^[^:]*:\d{1,5}$/, 'must be host:port')
     .optional(),
+  /**
+   * The engine server's shared secret, proved by every connection's handshake and never sent
+   * (ledger/engine/handshake.ts). At least 32 characters (ENGINE_SECRET_CHARS_MIN there).
+   */
+  ENGINE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -191,10 +228,21 @@ export class ConfigError extends Error {
  * Limits that depend on each other, checked once at load with the reason (Node refuses a headers
  * timeout above the request timeout: the headers are part of the request).
  */
-const checked = schema.refine((c) => c.HTTP_HEADERS_TIMEOUT_MS <= c.HTTP_REQUEST_TIMEOUT_MS, {
-  message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request',
-  path: ['HTTP_HEADERS_TIMEOUT_MS'],
-});
+const checked = schema
+  .refine((c) => c.HTTP_HEADERS_TIMEOUT_MS <= c.HTTP_REQUEST_TIMEOUT_MS, {
+    message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS: the headers are part of the request',
+    path: ['HTTP_HEADERS_TIMEOUT_MS'],
+  })
+  .refine(
+    (c) =>
+      c.ENGINE_ADDRESS === undefined ||
+      c.TB_ADDRESSES !== undefined ||
+      c.ENGINE_SECRET !== undefined,
+    {
+      message: 'must be set with ENGINE_ADDRESS: the engine server refuses clients without it',
+      path: ['ENGINE_SECRET'],
+    },
+  );
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = checked.safeParse(env);

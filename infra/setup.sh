@@ -214,6 +214,34 @@ build_k6() {
   ln -sfn "$cached" "$ROOT_DIR/.tools/k6"
 }
 
+# Schemathesis (PyPI) and its dependencies, pinned in load/fuzz/requirements.txt, in a venv in
+# the machine-level cache (every clone reuses it), named by the file's hash so an edit installs
+# afresh: it fuzzes the running API from its contract (load/fuzz/). .run/schemathesis-bin names it.
+SCHEMATHESIS_REQUIREMENTS="$ROOT_DIR/load/fuzz/requirements.txt"
+install_schemathesis() {
+  local python venv
+  venv="$CACHE_DIR/schemathesis-$(sha256sum "$SCHEMATHESIS_REQUIREMENTS" | cut -c1-12)"
+  python="$(command -v python3 || echo /usr/bin/python3)"
+  # The marker is written last: a venv without it is an interrupted install, made again.
+  if [[ -f "$venv/.installed" ]]; then
+    say "schemathesis: present ($venv)"
+  else
+    [[ -x "$python" ]] || die "python3 is not installed (it is part of this machine image)"
+    say "schemathesis: installing from PyPI into $venv (load/fuzz/requirements.txt)"
+    rm -rf "$venv"
+    if ! { "$python" -m venv "$venv" &&
+      "$venv/bin/pip" install -q --disable-pip-version-check -r "$SCHEMATHESIS_REQUIREMENTS"; } \
+      >"$CACHE_DIR/schemathesis-install.log" 2>&1; then
+      rm -rf "$venv"
+      fail_with_log pip "$CACHE_DIR/schemathesis-install.log" "installing schemathesis failed"
+    fi
+    touch "$venv/.installed"
+    say "schemathesis: installed, $("$venv/bin/schemathesis" --version)"
+  fi
+  mkdir -p "$RUN_DIR"
+  echo "$venv/bin/schemathesis" >"$RUN_DIR/schemathesis-bin"
+}
+
 check_java() {
   local version
   version="$(/usr/bin/java -version 2>&1 | head -n 1)"
@@ -231,6 +259,7 @@ main() {
   with_lock "$CACHE_DIR/setup.lock" resolve_kafka_jars
   with_lock "$RUN_DIR/setup-tools.lock" build_compose_check
   with_lock "$CACHE_DIR/setup.lock" build_k6
+  with_lock "$CACHE_DIR/setup.lock" install_schemathesis
   say "done in $(($(now_ms) - started_ms)) ms"
 }
 

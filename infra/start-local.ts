@@ -4,6 +4,12 @@
  * local stack runs (infra/tigerbeetle/local.ts). Only when there is no cluster at all does the embedded
  * engine stand in, as one shared server (ENGINE_ADDRESS, default 127.0.0.1:3100) that both use,
  * so the worker can reconcile and several bridges could share the ledger; a loud line says so.
+ * Its clients prove ENGINE_SECRET in every connection's handshake: unless ENGINE_SECRET is set
+ * (to point `ledger-bridge reconcile` or another bridge at this engine too), each run makes a
+ * random one and hands it to the engine and its clients through their environment, never a log.
+ *
+ * Before them, the development API key is printed (./dev-key.ts): every route but /health,
+ * /ready, the contract and the dashboard's page needs one.
  *
  * Beside them the change relay (changefeed/main.ts): the ledger's change feed, which the stack's
  * `tigerbeetle amqp` job publishes to RabbitMQ, into Kafka's change topic for the projections.
@@ -20,7 +26,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { randomEngineSecret } from '../ledger/engine/handshake';
 import { ledgerEnv } from './tigerbeetle/local';
+import { loadConfig } from '../core/config';
+import { developmentKey } from './dev-key';
 import { withWorkerMetricsUrl } from './worker-metrics-url';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -69,13 +78,14 @@ async function stopAll(): Promise<void> {
 }
 
 /** Starts the shared engine and resolves with the address it listens on. */
-async function startEngine(address: string): Promise<string> {
+async function startEngine(address: string, secret: string): Promise<string> {
   engine = start(
     'engine',
     'ledger/engine/server-main.ts',
     {
       ...process.env,
       ENGINE_ADDRESS: address,
+      ENGINE_SECRET: secret,
     },
     true,
   );
@@ -96,6 +106,16 @@ async function startEngine(address: string): Promise<string> {
   });
 }
 
+/** Every route but /health needs a key: the development one, with every scope. */
+async function printDevelopmentKey(env: NodeJS.ProcessEnv): Promise<void> {
+  const key = await developmentKey(env, path.join(ROOT, '.run'));
+  const { HOST, PORT } = loadConfig(env);
+  const base = `http://${HOST === '0.0.0.0' ? '127.0.0.1' : HOST}:${PORT}`;
+  console.log(`API key (development, every scope; kept in .run/dev-api-key.*): ${key}`);
+  console.log(`  curl -H 'Authorization: Bearer ${key}' ${base}/api/assets`);
+  console.log(`  dashboard: ${base}/dashboard#key=${key}`);
+}
+
 async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll());
   const env: NodeJS.ProcessEnv = { ...process.env, ...ledgerEnv(process.env) };
@@ -106,11 +126,16 @@ async function main(): Promise<void> {
         'the real 3-replica cluster, install the tigerbeetle release binary, set TB_BIN (or put ' +
         'it on PATH) and run npm start again; README: "Running on a real TigerBeetle cluster". ***',
     );
-    env.ENGINE_ADDRESS = await startEngine(env.ENGINE_ADDRESS ?? ENGINE_ADDRESS_DEFAULT);
+    if (env.ENGINE_SECRET === undefined || env.ENGINE_SECRET === '') {
+      env.ENGINE_SECRET = randomEngineSecret();
+    }
+    const address = env.ENGINE_ADDRESS ?? ENGINE_ADDRESS_DEFAULT;
+    env.ENGINE_ADDRESS = await startEngine(address, env.ENGINE_SECRET);
   } else {
     console.log(`ledger: TigerBeetle cluster ${env.TB_CLUSTER_ID ?? '0'} at ${env.TB_ADDRESSES}`);
   }
   if (stopping) return;
+  await printDevelopmentKey(env);
   const workerRuns = env.LOCAL_PROJECTIONS !== '0';
   // The monitor reads the worker's reconciliation count from its /metrics (the SLO's only source).
   apps.set('bridge', start('bridge', 'bridge/src/main.ts', withWorkerMetricsUrl(env, workerRuns)));

@@ -44,18 +44,39 @@
  * 503 + Retry-After instead of growing memory. `drain()` (graceful shutdown) stops accepting
  * (`BatcherDrainingError`, code `draining`), sends everything queued and waits for the answers.
  *
+ * Raw transfers (POST /api/transfers/batch) ride the same requests through `submitRaw`: a raw
+ * request is one group, kept whole and in order like a chain, so its linked chains are never
+ * split nor interleaved with other submissions; one that depends on its place in a request (an
+ * open chain at its end, imported events) goes in a request of its own (./batcher-groups.ts).
+ * The same limits, deadlines and backpressure hold for both; the stats count them apart (`byKind`).
+ *
  * The batcher holds the caller's Transfer objects (no copy) until the chain's promise settles:
  * they must not be mutated meanwhile, since the wire checks ran at submit.
  */
+import { assert } from '../core/assert';
+import {
+  BatcherDrainingError,
+  BatcherOverloadedError,
+  LedgerInvariantError,
+} from './batcher-errors';
+import {
+  assertChainLinks,
+  assertIntegerIn,
+  type Placement,
+  rawPlacement,
+  type SubmissionKind,
+} from './batcher-groups';
 import {
   BATCH_EVENTS_MAX,
   type CreateTransferResult,
   type Ledger,
   LedgerError,
   type Transfer,
-  TransferFlags,
 } from './port';
 import { checkTransfersWire } from './wire';
+
+export { type SubmissionKind, SUBMISSION_KINDS } from './batcher-groups';
+export * from './batcher-errors';
 
 export interface TransferBatcherOptions {
   /**
@@ -104,12 +125,22 @@ export const INFLIGHT_MAX_DEFAULT = 2;
  */
 export const QUEUE_EVENTS_MAX_DEFAULT = 4 * BATCH_EVENTS_MAX;
 
+/** One kind's share of the counters below (a raw request counts as one chain). */
+export interface KindStats {
+  chains: number;
+  events: number;
+  rejectedOverloaded: number;
+  rejectedDraining: number;
+  rejectedInvalid: number;
+  chainsTimedOut: number;
+}
+
 export interface BatcherStats {
   /** createTransfers requests sent. */
   requests: number;
   /** Transfers sent (sum of request sizes). */
   events: number;
-  /** Chains sent. */
+  /** Chains sent (journals' chains and raw requests). */
   chains: number;
   /** The largest request sent, in events. */
   requestEventsLargest: number;
@@ -124,39 +155,8 @@ export interface BatcherStats {
   /** Gauges: transfers waiting to be sent, and requests in flight. */
   queuedEvents: number;
   inflight: number;
-}
-
-export type BatcherErrorCode = 'overloaded' | 'draining';
-
-/** Why the batcher refused a chain without sending it; the chain may be retried as is. */
-export abstract class BatcherError extends Error {
-  abstract readonly code: BatcherErrorCode;
-}
-
-/** The queue is full: the ledger is not keeping up. Answer 503 with Retry-After. */
-export class BatcherOverloadedError extends BatcherError {
-  override readonly name = 'BatcherOverloadedError';
-  readonly code = 'overloaded';
-  constructor(
-    readonly queuedEvents: number,
-    readonly queueEventsMax: number,
-  ) {
-    super(`ledger batcher overloaded: ${queuedEvents} transfers queued of ${queueEventsMax}`);
-  }
-}
-
-/** The batcher is draining for shutdown. Answer 503 (another instance can take the retry). */
-export class BatcherDrainingError extends BatcherError {
-  override readonly name = 'BatcherDrainingError';
-  readonly code = 'draining';
-  constructor() {
-    super('ledger batcher is draining for shutdown');
-  }
-}
-
-/** The ledger broke its contract (e.g. a result count that does not match the request). */
-export class LedgerInvariantError extends Error {
-  override readonly name = 'LedgerInvariantError';
+  /** The counters above (but requests) per kind; each total is the sum of its kinds. */
+  byKind: Record<SubmissionKind, KindStats>;
 }
 
 type ResolveChain = (results: CreateTransferResult[]) => void;
@@ -169,6 +169,9 @@ interface Batch {
   readonly ends: number[];
   readonly resolves: ResolveChain[];
   readonly rejects: RejectChain[];
+  /** How many of its chains are raw requests, and their transfers (for the stats by kind). */
+  raw: number;
+  rawEvents: number;
   readonly openedAtMs: number;
   /** Handed to the ledger (no longer counted as queued). */
   sent: boolean;
@@ -202,14 +205,12 @@ export class TransferBatcher {
   private resolveDrained: (() => void) | null = null;
 
   private requests = 0;
-  private events = 0;
-  private chains = 0;
   private requestEventsLargest = 0;
   private requestsFailed = 0;
-  private rejectedOverloaded = 0;
-  private rejectedDraining = 0;
-  private rejectedInvalid = 0;
-  private chainsTimedOut = 0;
+  private readonly kinds: Record<SubmissionKind, KindStats> = {
+    journal: zeroKindStats(),
+    raw: zeroKindStats(),
+  };
 
   // Handed to `new Promise` for every chain: one shared function instead of a closure per chain.
   private capturedResolve: ResolveChain | null = null;
@@ -263,61 +264,94 @@ export class TransferBatcher {
    * that is a bug in the caller, and sending it would link it into its neighbour.
    */
   submit(chain: readonly Transfer[]): Promise<CreateTransferResult[]> {
-    const length = chain.length;
+    return this.enqueue(chain, 'journal', 'shared');
+  }
+
+  /**
+   * One raw request's transfers, as the client sent them (1 to batchEventsMax): kept together
+   * and in order in one request, beside others unless it must go alone (rawPlacement). Answers
+   * as submit does, with one result per transfer, in the order sent.
+   */
+  submitRaw(events: readonly Transfer[]): Promise<CreateTransferResult[]> {
+    if (events.length === 0) throw new Error('TransferBatcher.submitRaw: an empty request');
+    return this.enqueue(events, 'raw', rawPlacement(events));
+  }
+
+  private enqueue(
+    events: readonly Transfer[],
+    kind: SubmissionKind,
+    placement: Placement,
+  ): Promise<CreateTransferResult[]> {
+    const length = events.length;
+    const counts = this.kinds[kind];
     if (length > this.batchEventsMax) {
-      this.rejectedInvalid++;
+      counts.rejectedInvalid++;
       return Promise.reject(
         new LedgerError(
           'too_much_data',
-          `create_transfers: a chain of ${length} transfers exceeds the batch limit of ` +
+          `create_transfers: ${length} transfers submitted together exceed the batch limit of ` +
             `${this.batchEventsMax}`,
         ),
       );
     }
     try {
-      checkTransfersWire(chain);
+      checkTransfersWire(events);
     } catch (error) {
-      this.rejectedInvalid++;
+      counts.rejectedInvalid++;
       return Promise.reject(error);
     }
-    assertChainLinks(chain);
+    if (kind === 'journal') assertChainLinks(events);
     if (this.draining) {
-      this.rejectedDraining++;
+      counts.rejectedDraining++;
       return Promise.reject(new BatcherDrainingError());
     }
     if (this.queuedEvents + length > this.queueEventsMax) {
-      this.rejectedOverloaded++;
+      counts.rejectedOverloaded++;
       return Promise.reject(new BatcherOverloadedError(this.queuedEvents, this.queueEventsMax));
     }
-
-    let batch = this.open;
-    if (batch !== null && batch.events.length + length > this.batchEventsMax) {
-      this.seal(batch);
-      batch = null;
+    const batch = this.batchFor(length, placement);
+    const queued = batch.events;
+    for (let i = 0; i < length; i++) queued.push(events[i]!);
+    batch.ends.push(queued.length);
+    if (kind === 'raw') {
+      batch.raw++;
+      batch.rawEvents += length;
     }
-    if (batch === null) {
-      const openedAtMs = this.clock.nowMs();
-      batch = {
-        events: [],
-        ends: [],
-        resolves: [],
-        rejects: [],
-        openedAtMs,
-        sent: false,
-        settled: false,
-      };
-      this.open = batch;
-    }
-    const events = batch.events;
-    for (let i = 0; i < length; i++) events.push(chain[i]!);
-    batch.ends.push(events.length);
     const promise = new Promise<CreateTransferResult[]>(this.capture);
     batch.resolves.push(this.capturedResolve!);
     batch.rejects.push(this.capturedReject!);
     this.queuedEvents += length;
-    if (events.length === this.batchEventsMax) this.seal(batch);
+    if (placement === 'alone' || queued.length === this.batchEventsMax) this.seal(batch);
     this.pump('submit');
     return promise;
+  }
+
+  /**
+   * The batch `length` events join: the open one if they fit, else a new one (the open one is
+   * sealed first, so batches go in submit order). A submission that goes alone gets a new batch,
+   * sealed right after it joins, so nothing else ever joins it.
+   */
+  private batchFor(length: number, placement: Placement): Batch {
+    const open = this.open;
+    if (open !== null) {
+      if (placement === 'shared' && open.events.length + length <= this.batchEventsMax) {
+        return open;
+      }
+      this.seal(open);
+    }
+    const batch: Batch = {
+      events: [],
+      ends: [],
+      resolves: [],
+      rejects: [],
+      raw: 0,
+      rawEvents: 0,
+      openedAtMs: this.clock.nowMs(),
+      sent: false,
+      settled: false,
+    };
+    this.open = batch;
+    return batch;
   }
 
   /** Stops accepting, sends everything queued, waits for every request in flight. */
@@ -334,18 +368,21 @@ export class TransferBatcher {
   }
 
   get stats(): Readonly<BatcherStats> {
+    const { journal, raw } = this.kinds;
+    const sum = (key: keyof KindStats): number => journal[key] + raw[key];
     return {
       requests: this.requests,
-      events: this.events,
-      chains: this.chains,
+      events: sum('events'),
+      chains: sum('chains'),
       requestEventsLargest: this.requestEventsLargest,
       requestsFailed: this.requestsFailed,
-      rejectedOverloaded: this.rejectedOverloaded,
-      rejectedDraining: this.rejectedDraining,
-      rejectedInvalid: this.rejectedInvalid,
-      chainsTimedOut: this.chainsTimedOut,
+      rejectedOverloaded: sum('rejectedOverloaded'),
+      rejectedDraining: sum('rejectedDraining'),
+      rejectedInvalid: sum('rejectedInvalid'),
+      chainsTimedOut: sum('chainsTimedOut'),
       queuedEvents: this.queuedEvents,
       inflight: this.inflight,
+      byKind: { journal: { ...journal }, raw: { ...raw } },
     };
   }
 
@@ -432,7 +469,8 @@ export class TransferBatcher {
     if (batch.settled) return;
     batch.settled = true;
     if (!batch.sent) this.queuedEvents -= batch.events.length;
-    this.chainsTimedOut += batch.ends.length;
+    this.kinds.journal.chainsTimedOut += batch.ends.length - batch.raw;
+    this.kinds.raw.chainsTimedOut += batch.raw;
     const error = new LedgerError(
       'unavailable',
       `create_transfers: no answer from the ledger within ${this.chainTimeoutMs} ms (${why}); ` +
@@ -447,8 +485,11 @@ export class TransferBatcher {
     this.inflight++;
     this.queuedEvents -= size;
     this.requests++;
-    this.events += size;
-    this.chains += batch.ends.length;
+    const { journal, raw } = this.kinds;
+    journal.chains += batch.ends.length - batch.raw;
+    journal.events += size - batch.rawEvents;
+    raw.chains += batch.raw;
+    raw.events += batch.rawEvents;
     if (size > this.requestEventsLargest) this.requestEventsLargest = size;
     if (this.chainTimeoutMs !== null) {
       const leftMs = batch.openedAtMs + this.chainTimeoutMs - this.clock.nowMs();
@@ -486,6 +527,8 @@ export class TransferBatcher {
       );
     } else {
       const { ends, resolves } = batch;
+      // Each submission's slice is exactly its own events, and together they are the request.
+      assert(ends[ends.length - 1] === results.length, 'the last submission ends the request');
       if (ends.length === 1) {
         resolves[0]!(results);
       } else {
@@ -531,31 +574,13 @@ export class TransferBatcher {
   }
 }
 
-/**
- * A chain must close its own link: a last transfer still linked would chain into the next
- * journal in the request (and fail it, or be failed by it), and a missing link in the middle
- * would let half a journal post.
- */
-function assertChainLinks(chain: readonly Transfer[]): void {
-  const last = chain.length - 1;
-  if (last < 0) throw new Error('TransferBatcher.submit: an empty chain');
-  for (let i = 0; i < last; i++) {
-    if ((chain[i]!.flags & TransferFlags.linked) === 0) {
-      throw new Error(
-        `TransferBatcher.submit: transfer ${i} of a chain of ${chain.length} lacks the linked flag`,
-      );
-    }
-  }
-  if ((chain[last]!.flags & TransferFlags.linked) !== 0) {
-    throw new Error(
-      `TransferBatcher.submit: the last transfer of a chain of ${chain.length} carries the ` +
-        'linked flag (the chain would stay open into its neighbour)',
-    );
-  }
-}
-
-function assertIntegerIn(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
-  }
+function zeroKindStats(): KindStats {
+  return {
+    chains: 0,
+    events: 0,
+    rejectedOverloaded: 0,
+    rejectedDraining: 0,
+    rejectedInvalid: 0,
+    chainsTimedOut: 0,
+  };
 }

@@ -31,6 +31,8 @@ export async function openLedger(config: Config): Promise<OpenedLedger> {
   if (config.ENGINE_ADDRESS !== undefined) {
     const ledger = await openEngineClient({
       address: config.ENGINE_ADDRESS,
+      // Present: loadConfig requires it with ENGINE_ADDRESS; the client checks it again.
+      secret: config.ENGINE_SECRET ?? '',
       requestTimeoutMs: config.LEDGER_REQUEST_TIMEOUT_MS,
     });
     return { kind: 'engine-server', ledger, where: `tcp://${config.ENGINE_ADDRESS}` };

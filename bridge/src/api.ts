@@ -14,6 +14,7 @@ import { createHandler } from './http/dispatch';
 import { ACCOUNT_ROUTES, accountsApp } from './accounts/routes';
 import { journalRoutes } from './journal/routes';
 import { transferRoutes } from './transfers/routes';
+import type { RawTransferService } from './transfers/service';
 import type { JournalService } from './journal/service';
 import type { ReadRouteDeps } from './journal/consistency';
 import { journalReadRoutes } from './journal/read-routes';
@@ -23,11 +24,15 @@ import { controlPlaneRoute, observeResponse } from './monitor/http-hook';
 import type { Monitor } from './monitor/monitor';
 import { monitorRoutes } from './monitor/routes';
 import { statementRoutes } from './statements/routes';
+import { contractRoutes } from './contract/routes';
+import type { AccessCheck } from './access/authorize';
 
 export interface ApiDeps {
   journals: JournalService;
   accounts: AccountService;
   ledger: Ledger;
+  /** Raw transfers, through the batcher beside journals. */
+  transfers: RawTransferService;
   balances: BalanceReader;
   /** Reads of the projections (journals, statements) and their consistency tokens. */
   reads: ReadRouteDeps;
@@ -38,6 +43,8 @@ export interface ApiDeps {
    * that work degraded (the service still answers).
    */
   ready: () => Promise<string[]>;
+  /** The API-key check every route with a scope runs behind (./access). */
+  authorize: AccessCheck;
   log: Logger;
   monitor?: Monitor;
 }
@@ -46,6 +53,7 @@ export function createApi(deps: ApiDeps): http.RequestListener {
   const monitor = deps.monitor;
   return createHandler({
     router: apiRouter(deps),
+    authorize: deps.authorize,
     log: deps.log,
     observe:
       monitor === undefined
@@ -69,12 +77,13 @@ export function apiRouter(deps: ApiDeps): Router {
       degraded.length === 0 ? { status: 'ready' } : { status: 'degraded', degraded },
     );
   });
-  journalRoutes(router, deps.journals, deps.log);
-  cachedBalanceRoutes(router, deps.balances);
-  transferRoutes(router, deps.ledger, deps.balances);
-  journalReadRoutes(router, deps.reads);
+  journalRoutes(router, deps.journals, deps.accounts, deps.log);
+  cachedBalanceRoutes(router, deps.balances, deps.accounts);
+  transferRoutes(router, deps.transfers, deps.accounts);
+  journalReadRoutes(router, deps.reads, deps.accounts);
   statementRoutes(router, { ...deps.reads, accounts: deps.accounts });
   if (deps.monitor !== undefined) monitorRoutes(router, deps.monitor);
+  contractRoutes(router);
   const controlPlane = accountsApp(deps.accounts, deps.balances, deps.log);
   for (const { method, pattern, access } of ACCOUNT_ROUTES) {
     router.on(method, pattern, access, async ({ req, res }) => controlPlane(req, res));

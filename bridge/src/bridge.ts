@@ -15,6 +15,7 @@ import { createApi } from './api';
 import { connectionLimitsOf } from './http/connection';
 import { listen } from './http/server';
 import { JournalService } from './journal/service';
+import { RawTransferService } from './transfers/service';
 import { openTopicPartitions } from './journal/topic-partitions';
 import { TransferBatcher } from '../../ledger/batcher';
 import { openLedger, probeLedger, type OpenedLedger } from '../../ledger/open';
@@ -24,6 +25,9 @@ import { instrumentLedger, journalObserver } from './monitor/instrument';
 import { batcherMetrics } from './monitor/metrics';
 import { Monitor } from './monitor/monitor';
 import { closePools, createPools } from '../../core/postgres/pool';
+import { accessCheck, limitedBy } from './access/authorize';
+import { rateLimiterFromConfig } from './access/rate-limit';
+import { KeyCache } from './access/key-cache';
 import { BalanceReader } from './balances/reader';
 import { ExpiryFollower } from './balances/expiry-follower';
 import { createKafkaClient } from '../../events/kafka';
@@ -161,9 +165,23 @@ export async function startBridge(config: Config, log: Logger): Promise<RunningB
       balances,
       observer: journalObserver(monitor.journals),
     });
+    const transfers = new RawTransferService({ batcher, ledger: opened.ledger, balances });
 
+    const keys = new KeyCache({
+      db: pools.primary,
+      ttlMs: config.ACCESS_KEY_CACHE_TTL_MS,
+      staleMaxMs: config.ACCESS_KEY_STALE_MAX_MS,
+      entriesMax: config.ACCESS_KEY_CACHE_ENTRIES_MAX,
+    });
+    const limiter = rateLimiterFromConfig(config, {
+      registry: monitor.metrics.registry,
+      logger: log.child({ component: 'rate-limit' }),
+    });
+    cleanup.push(() => limiter.close());
     const handler = createApi({
+      authorize: accessCheck({ keys, limiter: limitedBy(limiter) }),
       journals,
+      transfers,
       accounts,
       ledger: opened.ledger,
       balances,

@@ -44,6 +44,7 @@ nginx_error_pages() {
     error_page 404 /.nginx-errors/route_not_found;
     error_page 413 /.nginx-errors/payload_too_large;
     error_page 414 494 =431 /.nginx-errors/headers_too_large;
+    error_page 429 /.nginx-errors/client_rate_limited;
     error_page 500 /.nginx-errors/internal_error;
     error_page 502 503 =502 /.nginx-errors/bridge_unavailable;
     error_page 504 /.nginx-errors/bridge_timeout;
@@ -62,6 +63,10 @@ nginx_error_pages() {
       }
       location = /.nginx-errors/headers_too_large {
         return 431 '{"error":{"code":"headers_too_large","message":"the request line and headers are larger than the server accepts"}}';
+      }
+      location = /.nginx-errors/client_rate_limited {
+        add_header Retry-After 1 always;
+        return 429 '{"error":{"code":"client_rate_limited","message":"too many requests from this address; retry the same request later"}}';
       }
       location = /.nginx-errors/internal_error {
         return 500 '{"error":{"code":"internal_error","message":"internal error"}}';
@@ -122,6 +127,11 @@ http {
   # twice that (the bridge answers 431 itself above its own 16 KiB).
   large_client_header_buffers 2 16k;
 
+  # Per client address, as in production (infra/nginx/production.conf says why these values).
+  limit_req_zone \$binary_remote_addr zone=per_client:10m rate=20000r/s;
+  limit_req_status 429;
+  limit_req_log_level warn;
+
   upstream bridge {
     # Shared by the workers, so max_conns bounds the connections to an instance in all.
     zone bridge 64k;
@@ -135,6 +145,8 @@ $servers
   server {
     listen $BIND_HOST:$NGINX_PORT;
 
+    limit_req zone=per_client burst=40000 nodelay;
+
 $error_pages
 
     location = /nginx-health {
@@ -143,24 +155,46 @@ $error_pages
       return 200 "ok";
     }
 
-    location / {
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host \$host;
+    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    proxy_hide_header X-Powered-By;
+    proxy_connect_timeout 2s;
+    # Between two writes of a request to the bridge.
+    proxy_send_timeout 30s;
+    # Above the bridge's own bounds (a journal is answered, or 503, within
+    # LEDGER_REQUEST_TIMEOUT_MS = 5 s; a consistency wait is at most 10 s), so the bridge's
+    # typed answer comes first; past it the instance is stuck: a JSON 504, and the client
+    # retries with the same ids.
+    proxy_read_timeout 30s;
+    # Only failed connections move to the next instance; a POST that reached an instance is
+    # never replayed by nginx (the client retries with the same journal id instead).
+    proxy_next_upstream error timeout;
+
+    # The public routes only, as in production: the operators' routes (/metrics, /slo,
+    # /dashboard, /ready) are read from the instances directly (127.0.0.1:3000).
+    location /api/ {
       proxy_pass http://bridge;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_hide_header X-Powered-By;
-      proxy_connect_timeout 2s;
-      # Between two writes of a request to the bridge.
-      proxy_send_timeout 30s;
-      # Above the bridge's own bounds (a journal is answered, or 503, within
-      # LEDGER_REQUEST_TIMEOUT_MS = 5 s; a consistency wait is at most 10 s), so the bridge's
-      # typed answer comes first; past it the instance is stuck: a JSON 504, and the client
-      # retries with the same ids.
-      proxy_read_timeout 30s;
-      # Only failed connections move to the next instance; a POST that reached an instance is
-      # never replayed by nginx (the client retries with the same journal id instead).
-      proxy_next_upstream error timeout;
+    }
+    # Else nginx would answer /api with a redirect to /api/ (a prefix location with proxy_pass).
+    location = /api {
+      return 404;
+    }
+    location = /health {
+      proxy_pass http://bridge;
+    }
+    location = /openapi.json {
+      proxy_pass http://bridge;
+    }
+    location = /docs {
+      proxy_pass http://bridge;
+    }
+    location /docs/ {
+      proxy_pass http://bridge;
+    }
+    location / {
+      return 404;
     }
   }
 }

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { openEngineClient } from './client';
+import { randomEngineSecret } from './handshake';
 import { BATCH_EVENTS_MAX, type Ledger, type Transfer } from '../port';
 import { buildBatches, createBenchAccounts, makeRandom, runBatches } from './bench-workload';
 import { openEmbeddedLedger } from '.';
@@ -41,7 +42,7 @@ function nextBatches(): Transfer[][] {
 const run = async (ledger: Ledger): Promise<number> =>
   (await runBatches(ledger, nextBatches(), INFLIGHT)).perSecond;
 
-async function startServerProcess(dataDir: string) {
+async function startServerProcess(dataDir: string, secret: string) {
   const entry = path.join(__dirname, 'server-main.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: {
@@ -49,6 +50,7 @@ async function startServerProcess(dataDir: string) {
       ENGINE_DATA_DIR: dataDir,
       ENGINE_ADDRESS: '127.0.0.1:0',
       ENGINE_CHANGE_FEED: 'off',
+      ENGINE_SECRET: secret,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -66,8 +68,15 @@ async function startServerProcess(dataDir: string) {
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-engine-server-'));
   const local = await openEmbeddedLedger({ dataDir: path.join(root, 'local'), fsync: true });
-  const server = await startServerProcess(path.join(root, 'served'));
-  const remote = await openEngineClient({ address: server.address, requestTimeoutMs: 60_000 });
+  // A fresh secret per run, for the server and this client only: the handshake is paid as in
+  // production, once per connection.
+  const secret = randomEngineSecret();
+  const server = await startServerProcess(path.join(root, 'served'), secret);
+  const remote = await openEngineClient({
+    address: server.address,
+    secret,
+    requestTimeoutMs: 60_000,
+  });
   try {
     await createBenchAccounts(local, ACCOUNTS);
     await createBenchAccounts(remote, ACCOUNTS);

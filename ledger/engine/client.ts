@@ -11,6 +11,10 @@
  * connection until their timeout. A request unanswered within `requestTimeoutMs` is
  * `unavailable` too; a late answer to it is ignored.
  *
+ * Each connection opens with the handshake (./handshake.ts), both ends proving ENGINE_SECRET.
+ * A refusal fails `openEngineClient` at once (EngineAuthError `engine_unauthorized`); later (the
+ * server restarted with another secret) it reads as `unavailable`, retried once a second.
+ *
  * This sits on the journal hot path: per request it allocates a header, a timer and its
  * bookkeeping; per event only what the codec does.
  */
@@ -19,15 +23,17 @@ import { Operation } from 'tigerbeetle-node/dist/bindings';
 import { checkChangesFilter, decodeChangeEvents, encodeChangesFilter } from './change-codec';
 import type { LedgerChange } from './changes';
 import { decodeAccounts, decodeTransfers, encodeAccounts, encodeTransfers } from './codec';
+import { dialEngine } from './dial';
+import { EngineAuthError, engineKey } from './handshake';
 import {
   ACCOUNT_BALANCE_BYTES,
+  checkReplyBytes,
   decodeBalances,
+  decodeErrorReply,
   decodeResults,
   encodeAccountFilter,
   encodeIds,
   encodeQueryFilter,
-  errorCodeOf,
-  FrameReader,
   parseAddress,
   ProtocolError,
   REPLY_ERROR,
@@ -35,7 +41,6 @@ import {
   REPLY_OK,
   requestHeader,
   RESULT_BYTES,
-  EVENT_INDEX_NONE,
 } from './protocol';
 import {
   type CreateAccountStatus,
@@ -54,6 +59,8 @@ import {
 export interface EngineClientOptions {
   /** The engine server's `host:port`. */
   address: string;
+  /** ENGINE_SECRET, as the server holds it (≥ 32 characters); never sent (./handshake.ts). */
+  secret: string;
   /** Past this a request is reported `unavailable` (it may still commit; retries reuse ids). */
   requestTimeoutMs?: number;
   /** How long open waits for the first connection; default requestTimeoutMs. */
@@ -85,37 +92,40 @@ export interface EngineClientLedger extends Ledger {
 /** Connects, waiting up to connectTimeoutMs for the server; then keeps reconnecting by itself. */
 export async function openEngineClient(options: EngineClientOptions): Promise<EngineClientLedger> {
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
-  const client = new EngineClient(parseAddress(options.address), requestTimeoutMs);
+  const key = engineKey(options.secret);
+  const client = new EngineClient(parseAddress(options.address), key, requestTimeoutMs);
   const connected = await client.waitConnected(options.connectTimeoutMs ?? requestTimeoutMs);
   if (!connected) {
+    const failure = client.failure;
     await client.close();
+    if (failure instanceof EngineAuthError) throw failure;
+    const why = failure === null ? '' : ` (${failure.message})`;
     throw new LedgerError(
       'unavailable',
       `engine server at ${options.address}: no connection within ` +
-        `${options.connectTimeoutMs ?? requestTimeoutMs} ms`,
+        `${options.connectTimeoutMs ?? requestTimeoutMs} ms${why}`,
     );
   }
   return client;
 }
 
-function sized(body: Buffer, bytes: number, operation: string): void {
-  if (body.length !== bytes) {
-    throw new ProtocolError(`${operation}: reply of ${body.length} bytes, expected ${bytes}`);
-  }
-}
-
 class EngineClient implements EngineClientLedger {
   private readonly pending = new Map<number, Pending>();
   private socket: net.Socket | null = null;
+  /** A connection still in its handshake: close() cuts it too. */
+  private dialing: net.Socket | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelayMs = RECONNECT_DELAY_MS_MIN;
   private lastRequestId = 0;
   private closed = false;
   private readonly connectWaiters = new Set<() => void>();
   private readonly where: string;
+  /** Why the last connection failed its handshake; cleared by an accepted one. */
+  failure: Error | null = null;
 
   constructor(
     private readonly address: { host: string; port: number },
+    private readonly key: Buffer,
     private readonly requestTimeoutMs: number,
   ) {
     this.where = `${address.host}:${address.port}`;
@@ -132,7 +142,7 @@ class EngineClient implements EngineClientLedger {
       Operation.create_accounts,
       encodeAccounts(batch),
       (b) => {
-        sized(b, bytes, 'create_accounts');
+        checkReplyBytes(b, bytes, 'create_accounts');
         return decodeResults<CreateAccountStatus>(b);
       },
     );
@@ -145,7 +155,7 @@ class EngineClient implements EngineClientLedger {
     const bytes = batch.length * RESULT_BYTES;
     const body = encodeTransfers(batch);
     return this.request('create_transfers', Operation.create_transfers, body, (b) => {
-      sized(b, bytes, 'create_transfers');
+      checkReplyBytes(b, bytes, 'create_transfers');
       return decodeResults<CreateTransferStatus>(b);
     });
   }
@@ -225,6 +235,7 @@ class EngineClient implements EngineClientLedger {
       await new Promise<void>((resolve) => this.connectWaiters.add(resolve));
     }
     this.socket?.destroy();
+    this.dialing?.destroy();
     this.socket = null;
     for (const wake of this.connectWaiters) wake();
   }
@@ -303,11 +314,12 @@ class EngineClient implements EngineClientLedger {
     const p = this.settle(id, this.pending.get(id));
     if (p === null) return;
     const why = p.sent ? 'no answer from' : 'no connection to';
+    const failure = this.failure === null ? '' : ` (${this.failure.message})`;
     p.reject(
       new LedgerError(
         'unavailable',
         `${p.operation}: ${why} the engine server at ${this.where} within ` +
-          `${this.requestTimeoutMs} ms`,
+          `${this.requestTimeoutMs} ms${failure}`,
       ),
     );
   }
@@ -315,33 +327,38 @@ class EngineClient implements EngineClientLedger {
   private connect(): void {
     this.reconnectTimer = null;
     if (this.closed) return;
-    const socket = net.connect({ ...this.address, noDelay: true });
-    const reader = new FrameReader(REPLY_HEADER_BYTES, (frame) => this.onReply(frame));
-    socket.on('connect', () => {
-      if (this.closed) {
-        socket.destroy();
-        return;
-      }
-      this.socket = socket;
-      this.reconnectDelayMs = RECONNECT_DELAY_MS_MIN;
-      for (const p of this.pending.values()) if (!p.sent) this.send(socket, p);
-      for (const wake of this.connectWaiters) wake();
+    this.dialing = dialEngine(this.address, this.key, {
+      ready: (socket) => this.onReady(socket),
+      refused: (error) => this.onRefused(error),
+      reply: (frame) => this.onReply(frame),
+      closed: (socket) => this.onClose(socket),
     });
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        reader.push(chunk);
-      } catch (error) {
-        // A reply we cannot parse: the stream is out of step, so the connection goes.
-        process.emitWarning(`engine client: ${(error as Error).message}; reconnecting`);
-        socket.destroy();
-      }
-    });
-    socket.on('error', () => undefined); // 'close' follows and handles it
-    socket.on('close', () => this.onClose(socket));
+  }
+
+  private onReady(socket: net.Socket): void {
+    this.dialing = null;
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.socket = socket;
+    this.failure = null;
+    this.reconnectDelayMs = RECONNECT_DELAY_MS_MIN;
+    for (const p of this.pending.values()) if (!p.sent) this.send(socket, p);
+    for (const wake of this.connectWaiters) wake();
+  }
+
+  /** A refusal will not heal by retrying fast: the slowest pace, and open fails at once. */
+  private onRefused(error: Error): void {
+    this.failure = error;
+    if (!(error instanceof EngineAuthError)) return;
+    this.reconnectDelayMs = RECONNECT_DELAY_MS_MAX;
+    for (const wake of this.connectWaiters) wake();
   }
 
   private onClose(socket: net.Socket): void {
     if (this.socket === socket) this.socket = null;
+    if (this.dialing === socket) this.dialing = null;
     for (const [id, p] of this.pending) {
       if (!p.sent) continue;
       this.settle(id, p)?.reject(
@@ -368,7 +385,7 @@ class EngineClient implements EngineClientLedger {
     if (p === null) return;
     try {
       if (kind === REPLY_OK) p.resolve(p.decode(body));
-      else p.reject(decodeError(body, p.operation));
+      else p.reject(decodeErrorReply(body, p.operation));
     } catch (error) {
       p.reject(
         new LedgerError('unavailable', `${p.operation}: bad reply: ${(error as Error).message}`),
@@ -376,13 +393,4 @@ class EngineClient implements EngineClientLedger {
       throw error;
     }
   }
-}
-
-function decodeError(body: Buffer, operation: string): LedgerError {
-  if (body.length < 5) throw new ProtocolError(`${operation}: error reply of ${body.length} bytes`);
-  const code = errorCodeOf(body.readUInt8(0));
-  if (code === undefined) throw new ProtocolError(`${operation}: error code ${body.readUInt8(0)}`);
-  const index = body.readUInt32LE(1);
-  const message = body.toString('utf8', 5);
-  return new LedgerError(code, message, index === EVENT_INDEX_NONE ? undefined : index);
 }

@@ -33,6 +33,8 @@ export interface FeedSupervisor {
 export function superviseChangeFeed(options: {
   /** The engine server's host:port, for the job to read from. */
   address: string;
+  /** Its ENGINE_SECRET, handed to the job through its environment only. */
+  secret: string;
   engineId: string;
   log: FeedSupervisorLog;
 }): FeedSupervisor {
@@ -49,6 +51,7 @@ export function superviseChangeFeed(options: {
       env: {
         ...process.env,
         ENGINE_ADDRESS: options.address,
+        ENGINE_SECRET: options.secret,
         ENGINE_ID: options.engineId,
         ENGINE_FEED_WITH_PARENT: '1',
       },

@@ -30,6 +30,9 @@
  * 56 bytes). Kind `error`: [u8 LedgerErrorCode][u32 event index, 0xffffffff for none][utf-8
  * message].
  *
+ * Every connection opens with the handshake (./handshake.ts); frames flow only once the server has
+ * accepted it.
+ *
  * A frame that breaks these rules (a short header, an unknown operation or kind, a body whose size
  * does not fit the operation, an unknown error code) is a protocol violation: the receiver closes
  * that connection. Expected failures of a well-formed request are `error` replies.
@@ -37,6 +40,7 @@
 import {
   type AccountBalance,
   type AccountFilter,
+  LedgerError,
   type LedgerErrorCode,
   type QueryFilter,
 } from '../port';
@@ -184,6 +188,22 @@ export function encodeErrorReply(
   frame.writeUInt32LE(eventIndex ?? EVENT_INDEX_NONE, REPLY_HEADER_BYTES + 1);
   text.copy(frame, REPLY_HEADER_BYTES + 5);
   return frame;
+}
+
+/** The client's reading of an `error` reply; a ProtocolError when it breaks the format. */
+export function decodeErrorReply(body: Buffer, operation: string): LedgerError {
+  if (body.length < 5) throw new ProtocolError(`${operation}: error reply of ${body.length} bytes`);
+  const code = errorCodeOf(body.readUInt8(0));
+  if (code === undefined) throw new ProtocolError(`${operation}: error code ${body.readUInt8(0)}`);
+  const index = body.readUInt32LE(1);
+  const message = body.toString('utf8', 5);
+  return new LedgerError(code, message, index === EVENT_INDEX_NONE ? undefined : index);
+}
+
+export function checkReplyBytes(body: Buffer, bytes: number, operation: string): void {
+  if (body.length !== bytes) {
+    throw new ProtocolError(`${operation}: reply of ${body.length} bytes, expected ${bytes}`);
+  }
 }
 
 // --- ids, results, balances --------------------------------------------------------------------

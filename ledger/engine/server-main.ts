@@ -4,6 +4,8 @@
  *
  * Settings (env): ENGINE_DATA_DIR (default .run/engine), ENGINE_FSYNC (default true),
  * ENGINE_ADDRESS (host:port, default 127.0.0.1:3100; port 0 picks a free one),
+ * ENGINE_SECRET (required, ≥ 32 characters: every client proves it in the handshake,
+ * ./handshake.ts; the server does not start without it, whatever the host, and never logs it),
  * ENGINE_CHANGE_FEED (default on): its CDC job, changefeed/engine-main.ts, runs beside it and is
  * restarted whenever it exits (./feed-supervisor.ts), publishing every change event to RabbitMQ
  * (AMQP_URL, AMQP_CDC_EXCHANGE) as the stack's `tigerbeetle amqp` does for a cluster; `off` for
@@ -36,7 +38,8 @@ async function main(): Promise<void> {
   const fsync = onOff('ENGINE_FSYNC', process.env.ENGINE_FSYNC);
   const changeFeed = onOff('ENGINE_CHANGE_FEED', process.env.ENGINE_CHANGE_FEED);
   const { host, port } = parseAddress(process.env.ENGINE_ADDRESS ?? ADDRESS_DEFAULT);
-  const server = await startEngineServer({ dataDir, fsync, host, port });
+  const secret = process.env.ENGINE_SECRET ?? '';
+  const server = await startEngineServer({ dataDir, fsync, host, port, secret });
   const { recovery } = server.ledger;
   console.log(
     `engine listening on ${server.address.host}:${server.address.port} ` +
@@ -44,7 +47,7 @@ async function main(): Promise<void> {
   );
   const address = `${server.address.host}:${server.address.port}`;
   const feed: FeedSupervisor | null = changeFeed
-    ? superviseChangeFeed({ address, engineId: server.ledger.engineId, log: LOG })
+    ? superviseChangeFeed({ address, secret, engineId: server.ledger.engineId, log: LOG })
     : null;
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -10,40 +10,21 @@
  * requests are answered as they complete. A malformed frame closes its connection with a logged
  * reason; the server and every other connection carry on.
  *
+ * A connection is served only after its handshake (./handshake.ts): the client proves it holds
+ * ENGINE_SECRET, without sending it, within HANDSHAKE_TIMEOUT_MS. Anything else is refused and
+ * closed with one logged line (the remote address and why, never the secret or the proof).
+ * The secret is required whatever the host: this server listens on TCP only, and loopback is
+ * shared by every process and container on the machine.
+ *
  * Like the engine itself this is for development, CI and local multi-instance clusters, not a
  * TigerBeetle replacement: one process, no replication.
  */
 import net from 'node:net';
-import { Operation } from 'tigerbeetle-node/dist/bindings';
-import { BATCH_EVENTS_MAX, LedgerError } from '../port';
-import {
-  ACCOUNT_SIZE,
-  decodeAccounts,
-  decodeTransfers,
-  encodeAccounts,
-  encodeTransfers,
-  TRANSFER_SIZE,
-} from './codec';
-import { decodeChangesFilter, encodeChangeEvents } from './change-codec';
+import { LedgerError } from '../port';
+import { execute } from './execute';
+import { engineKey, HANDSHAKE_TIMEOUT_MS, type RefusalReason, ServerHandshake } from './handshake';
 import { EmbeddedLedger } from './ledger';
-import {
-  ACCOUNT_FILTER_BYTES,
-  allocateReply,
-  decodeAccountFilter,
-  decodeIds,
-  decodeQueryFilter,
-  encodeBalances,
-  encodeErrorReply,
-  FrameReader,
-  ID_BYTES,
-  ProtocolError,
-  QUERY_FILTER_BYTES,
-  REPLY_OK,
-  replyHeader,
-  REQUEST_HEADER_BYTES,
-  RESULT_BYTES,
-  writeResults,
-} from './protocol';
+import { encodeErrorReply, FrameReader, ProtocolError, REQUEST_HEADER_BYTES } from './protocol';
 
 /** pino-compatible subset, so the server can log through the bridge's logger or a test's. */
 export interface EngineLog {
@@ -56,8 +37,10 @@ export interface EngineServerOptions {
   dataDir: string;
   /** Default true; false only for throwaway runs. */
   fsync?: boolean;
-  /** Default 127.0.0.1: the protocol has no authentication, so keep it off public interfaces. */
+  /** Default 127.0.0.1: a shared secret is no reason to face a public interface. */
   host?: string;
+  /** ENGINE_SECRET (≥ 32 characters): every client must prove it (./handshake.ts). */
+  secret: string;
   /** 0 picks a free port (see `address`). */
   port: number;
   log?: EngineLog;
@@ -74,6 +57,8 @@ export interface EngineServer {
 const CONNECTION_IN_FLIGHT_MAX = 256;
 /** How long close() lets clients read their last replies before cutting connections. */
 const CLOSE_DRAIN_MS_MAX = 2_000;
+/** How long a refused peer has to read the refusal before its connection is cut. */
+const REFUSE_LINGER_MS = 1_000;
 
 const jsonLog = (level: string) => (fields: object, message: string) => {
   process.stderr.write(`${JSON.stringify({ level, component: 'engine', message, ...fields })}\n`);
@@ -86,11 +71,13 @@ const STDERR_LOG: EngineLog = {
 
 export async function startEngineServer(options: EngineServerOptions): Promise<EngineServer> {
   const log = options.log ?? STDERR_LOG;
+  // Before the ledger opens: a server without a usable secret never starts.
+  const key = engineKey(options.secret);
   const ledger = await EmbeddedLedger.open({
     dataDir: options.dataDir,
     fsync: options.fsync ?? true,
   });
-  const state = new ServerState(ledger, log);
+  const state = new ServerState(ledger, log, key);
   const server = net.createServer({ noDelay: true }, (socket) => state.accept(socket));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -124,6 +111,7 @@ class ServerState {
   constructor(
     readonly ledger: EmbeddedLedger,
     readonly log: EngineLog,
+    readonly key: Buffer,
   ) {}
 
   accept(socket: net.Socket): void {
@@ -156,6 +144,10 @@ class Connection {
   private inFlight = 0;
   private writeBlocked = false;
   private readonly remote: string;
+  /** Until the client has proved the secret; null after, served or refused. */
+  private handshake: ServerHandshake | null;
+  private readonly handshakeTimer: NodeJS.Timeout;
+  private refused = false;
 
   constructor(
     private readonly server: ServerState,
@@ -163,12 +155,22 @@ class Connection {
   ) {
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.reader = new FrameReader(REQUEST_HEADER_BYTES, (frame) => this.onFrame(frame));
+    this.handshake = new ServerHandshake(server.key);
+    socket.write(this.handshake.challenge);
+    this.handshakeTimer = setTimeout(() => this.refuse('timeout'), HANDSHAKE_TIMEOUT_MS);
     socket.on('data', (chunk: Buffer) => {
+      if (this.refused) return;
       try {
-        this.reader.push(chunk);
+        if (this.handshake !== null) this.onHandshake(chunk);
+        else this.reader.push(chunk);
       } catch (error) {
         this.violation(error as Error);
       }
+    });
+    socket.once('close', () => {
+      clearTimeout(this.handshakeTimer);
+      // A peer gone mid-handshake is logged like a refusal, unless the server itself closed it.
+      if (this.handshake !== null && !server.closing) this.refuse('hung_up');
     });
     socket.on('drain', () => {
       this.writeBlocked = false;
@@ -190,6 +192,30 @@ class Connection {
       });
       this.socket.end();
     });
+  }
+
+  private onHandshake(chunk: Buffer): void {
+    const step = this.handshake!.push(chunk);
+    if (step.kind === 'pending') return;
+    if (step.kind === 'refused') {
+      this.refuse(step.reason);
+      return;
+    }
+    this.handshake = null;
+    clearTimeout(this.handshakeTimer);
+    this.socket.write(step.reply);
+    if (step.rest.length > 0) this.reader.push(step.rest);
+  }
+
+  /** One line per refused connection; the peer gets a refusal it can name, then the close. */
+  private refuse(reason: RefusalReason): void {
+    this.handshake = null;
+    this.refused = true;
+    clearTimeout(this.handshakeTimer);
+    this.server.log.warn({ remote: this.remote, reason }, 'engine connection refused: handshake');
+    if (this.socket.destroyed) return;
+    this.socket.end(ServerHandshake.refusal(reason).reply);
+    setTimeout(() => this.socket.destroy(), REFUSE_LINGER_MS).unref();
   }
 
   private violation(error: Error): void {
@@ -254,100 +280,5 @@ class Connection {
     const pause = this.writeBlocked || this.inFlight >= CONNECTION_IN_FLIGHT_MAX;
     if (pause && !this.socket.isPaused()) this.socket.pause();
     else if (!pause && this.socket.isPaused()) this.socket.resume();
-  }
-}
-
-function bodyCount(body: Buffer, size: number, what: string): number {
-  if (body.length % size !== 0) {
-    throw new ProtocolError(`${what}: body of ${body.length} bytes is not a multiple of ${size}`);
-  }
-  return body.length / size;
-}
-
-function bodyExact(body: Buffer, size: number, what: string): void {
-  if (body.length !== size) {
-    throw new ProtocolError(`${what}: body of ${body.length} bytes, expected ${size}`);
-  }
-}
-
-function tooMuchData(what: string, count: number): Promise<never> {
-  return Promise.reject(
-    new LedgerError(
-      'too_much_data',
-      `${what}: ${count} events exceed the batch limit of ${BATCH_EVENTS_MAX}`,
-    ),
-  );
-}
-
-function records(requestId: number, encoded: Buffer): Buffer[] {
-  return [replyHeader(requestId, REPLY_OK, encoded.length), encoded];
-}
-
-function results(requestId: number, list: readonly { timestamp: bigint; status: number }[]) {
-  const frame = allocateReply(requestId, REPLY_OK, list.length * RESULT_BYTES);
-  writeResults(frame, list);
-  return [frame];
-}
-
-/**
- * Checks the body's shape synchronously (a ProtocolError closes the connection before anything
- * runs), then starts the ledger call; the promise yields the reply frames.
- */
-function execute(
-  ledger: EmbeddedLedger,
-  requestId: number,
-  operation: number,
-  body: Buffer,
-): Promise<Buffer[]> {
-  switch (operation) {
-    case Operation.create_accounts: {
-      const count = bodyCount(body, ACCOUNT_SIZE, 'create_accounts');
-      if (count > BATCH_EVENTS_MAX) return tooMuchData('create_accounts', count);
-      return ledger.createAccounts(decodeAccounts(body)).then((r) => results(requestId, r));
-    }
-    case Operation.create_transfers: {
-      const count = bodyCount(body, TRANSFER_SIZE, 'create_transfers');
-      if (count > BATCH_EVENTS_MAX) return tooMuchData('create_transfers', count);
-      return ledger.createTransfers(decodeTransfers(body)).then((r) => results(requestId, r));
-    }
-    case Operation.lookup_accounts:
-    case Operation.lookup_transfers: {
-      const what = operation === Operation.lookup_accounts ? 'lookup_accounts' : 'lookup_transfers';
-      const count = bodyCount(body, ID_BYTES, what);
-      if (count > BATCH_EVENTS_MAX) return tooMuchData(what, count);
-      const ids = decodeIds(body);
-      if (operation === Operation.lookup_accounts) {
-        return ledger.lookupAccounts(ids).then((a) => records(requestId, encodeAccounts(a)));
-      }
-      return ledger.lookupTransfers(ids).then((t) => records(requestId, encodeTransfers(t)));
-    }
-    case Operation.get_account_transfers:
-      bodyExact(body, ACCOUNT_FILTER_BYTES, 'get_account_transfers');
-      return ledger
-        .getAccountTransfers(decodeAccountFilter(body))
-        .then((t) => records(requestId, encodeTransfers(t)));
-    case Operation.get_account_balances:
-      bodyExact(body, ACCOUNT_FILTER_BYTES, 'get_account_balances');
-      return ledger
-        .getAccountBalances(decodeAccountFilter(body))
-        .then((b) => records(requestId, encodeBalances(b)));
-    case Operation.query_accounts:
-      bodyExact(body, QUERY_FILTER_BYTES, 'query_accounts');
-      return ledger
-        .queryAccounts(decodeQueryFilter(body))
-        .then((a) => records(requestId, encodeAccounts(a)));
-    case Operation.query_transfers:
-      bodyExact(body, QUERY_FILTER_BYTES, 'query_transfers');
-      return ledger
-        .queryTransfers(decodeQueryFilter(body))
-        .then((t) => records(requestId, encodeTransfers(t)));
-    case Operation.get_change_events: {
-      const { timestampMin, limit } = decodeChangesFilter(body);
-      return ledger
-        .changes(timestampMin, limit)
-        .then((c) => records(requestId, encodeChangeEvents(c)));
-    }
-    default:
-      throw new ProtocolError(`unknown operation ${operation}`);
   }
 }

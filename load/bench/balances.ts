@@ -17,7 +17,9 @@
  * PostgreSQL, Kafka acks=all) also takes BENCH_WRITE_RATE journals/s over HTTP for the whole run,
  * paced by a second autocannon: the CPU cost of the real write path on the same machine. Until
  * the reader is wired into the bridge, those journals go to the bridge's own ledger, not to the
- * one the readers read; the invalidations come from the server's own write load.
+ * one the readers read; the invalidations come from the server's own write load. Its requests
+ * carry an API key that bridge-process.ts mints once the bridge is ready (the balance server
+ * takes none).
  *
  * autocannon reports p50/p90/p97.5/p99, not p95: the table shows p97.5, an upper bound of p95.
  *
@@ -32,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { v7 as uuidv7 } from 'uuid';
-import { startBridgeProcess, stopProcess } from './bridge-process';
+import { type BridgeProcess, startBridgeProcess, stopProcess } from './bridge-process';
 import { chooseLedger, describeLedger, type LedgerChoice, ledgerProcessEnv } from './ledger';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -79,8 +81,9 @@ function startServer(
 }
 
 /** Accounts in the bridge, then a paced journal load for `seconds`; resolves with journals/s. */
-async function bridgeWrites(seconds: number): Promise<number> {
-  const base = `http://127.0.0.1:${BRIDGE_PORT}`;
+async function bridgeWrites(bridge: BridgeProcess, seconds: number): Promise<number> {
+  const base = bridge.baseUrl;
+  const headers = { 'content-type': 'application/json', ...bridge.headers };
   const run = uuidv7().slice(0, 8);
   const ids = Array.from({ length: BRIDGE_ACCOUNTS }, (_, i) => `bw-${run}-${i}`);
   for (let i = 0; i < ids.length; i += 50) {
@@ -88,7 +91,7 @@ async function bridgeWrites(seconds: number): Promise<number> {
       ids.slice(i, i + 50).map((accountId) =>
         getJson(`${base}/api/accounts`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers,
           body: JSON.stringify({
             accountId,
             name: accountId,
@@ -125,7 +128,7 @@ async function bridgeWrites(seconds: number): Promise<number> {
     requests: [
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers,
         setupRequest: (request) => ({ ...request, body: body() }),
       },
     ],
@@ -215,7 +218,7 @@ async function main(): Promise<void> {
     const bridgeRate =
       bridge === null
         ? null
-        : bridgeWrites(WARM_UP_SECONDS + SECONDS * SCENARIOS.length + 2 * SCENARIOS.length);
+        : bridgeWrites(bridge, WARM_UP_SECONDS + SECONDS * SCENARIOS.length + 2 * SCENARIOS.length);
     // Warm-up under the write load (JIT of the read path, the bridge's Kafka producer): the
     // first scenario would otherwise pay for it. Not reported.
     await fire(base, 'warm-up', 'a', ids, WARM_UP_SECONDS);
@@ -267,7 +270,8 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const process_ of [child, bridge]) if (process_ !== null) await stopProcess(process_);
+    await stopProcess(child);
+    if (bridge !== null) await bridge.stop();
     fs.rmSync(bridgeDir, { recursive: true, force: true });
   }
 }

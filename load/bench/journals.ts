@@ -10,7 +10,8 @@
  * bulk endpoint (1,000 journals per request). Each row also gives the transfers the bridge sent to
  * the ledger per second and their mean batch size and round trip (from the bridge's /metrics),
  * and where the CPU went. Ratios are within this run only: the machine is noisy, so compare rows,
- * not runs.
+ * not runs. Every request to the bridge, /metrics included, carries an API key of every scope
+ * that bridge-process.ts mints once the bridge is ready and revokes when it stops.
  *
  * Settings (env): BENCH_SECONDS (8 per step), BENCH_CONNECTIONS ("16,64,256"), BENCH_ACCOUNTS
  * (1,000), BENCH_BULK_CONNECTIONS ("4,16"), BENCH_PORT (3199), BENCH_SCENARIOS ("single,bulk"),
@@ -25,7 +26,7 @@ import autocannon from 'autocannon';
 import { v7 as uuidv7 } from 'uuid';
 import { busiest, type CpuReport, startCpuSampler } from '../runner/cpu';
 import { envInt, envInts, runCommand, UsageError } from '../runner/settings';
-import { startBridgeProcess, stopProcess } from './bridge-process';
+import { type BridgeProcess, startBridgeProcess } from './bridge-process';
 import { bridgeLedger, chooseLedger, describeLedger, type LedgerChoice } from './ledger';
 
 /** Journals per bulk request; each is 2 lines, so one transfer (journal/plan.ts). */
@@ -97,10 +98,12 @@ interface LedgerCounters {
   seconds: number;
 }
 
-async function ledgerCounters(base: string): Promise<LedgerCounters> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+async function ledgerCounters(bridge: BridgeProcess): Promise<LedgerCounters> {
+  const res = await fetch(`${bridge.baseUrl}/metrics`, { headers: bridge.headers });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${bridge.baseUrl}/metrics: ${res.status} ${text}`);
   if (!text.includes('ledger_bridge_ledger_batch_events')) {
-    throw new Error(`${base}/metrics has no ledger_bridge_ledger_batch_events`);
+    throw new Error(`${bridge.baseUrl}/metrics has no ledger_bridge_ledger_batch_events`);
   }
   // A series appears with its first observation: absent is 0.
   const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? 0);
@@ -114,18 +117,21 @@ async function ledgerCounters(base: string): Promise<LedgerCounters> {
 }
 
 class Bench {
-  private readonly base: string;
   private readonly run = uuidv7().slice(0, 8);
+  private readonly jsonHeaders: Record<string, string>;
   private accountIds: string[] = [];
 
-  constructor(private readonly options: JournalsBenchOptions) {
-    this.base = `http://127.0.0.1:${options.port}`;
+  constructor(
+    private readonly options: JournalsBenchOptions,
+    private readonly bridge: BridgeProcess,
+  ) {
+    this.jsonHeaders = { 'content-type': 'application/json', ...bridge.headers };
   }
 
   private async postJson(route: string, body: unknown): Promise<number> {
-    const res = await fetch(this.base + route, {
+    const res = await fetch(this.bridge.baseUrl + route, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: this.jsonHeaders,
       body: JSON.stringify(body),
     });
     await res.arrayBuffer();
@@ -180,25 +186,25 @@ class Bench {
     journalsPerRequest: number,
   ): Promise<Row> {
     const seconds = this.options.seconds;
-    const before = await ledgerCounters(this.base);
+    const before = await ledgerCounters(this.bridge);
     const sampler = startCpuSampler(os.cpus().length, {
       intervalMs: 500,
       cluster: this.options.ledger.kind === 'tigerbeetle' ? this.options.ledger.addresses : [],
     });
     const result = await autocannon({
-      url: this.base + route,
+      url: this.bridge.baseUrl + route,
       connections,
       duration: seconds,
       requests: [
         {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: this.jsonHeaders,
           setupRequest: (request) => ({ ...request, body: JSON.stringify(body()) }),
         },
       ],
     });
     const cpu = sampler.stop();
-    const after = await ledgerCounters(this.base);
+    const after = await ledgerCounters(this.bridge);
     const requests = after.requests - before.requests;
     const events = after.events - before.events;
     return {
@@ -226,9 +232,9 @@ export async function runJournalsBench(options: JournalsBenchOptions): Promise<J
     topic: `bench.outcomes.${uuidv7().slice(0, 8)}`,
     nodeArgs: options.bridgeNodeArgs,
   });
-  const bench = new Bench(options);
+  const bench = new Bench(options, bridge);
   try {
-    const running = await bridgeLedger(`http://127.0.0.1:${options.port}`);
+    const running = await bridgeLedger(bridge.baseUrl);
     if ((running.kind === 'tigerbeetle') !== (options.ledger.kind === 'tigerbeetle')) {
       throw new Error(`the bridge runs on ${running.kind}, not ${describeLedger(options.ledger)}`);
     }
@@ -273,7 +279,7 @@ export async function runJournalsBench(options: JournalsBenchOptions): Promise<J
       rows,
     };
   } finally {
-    await stopProcess(bridge);
+    await bridge.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

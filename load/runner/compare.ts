@@ -34,8 +34,8 @@ import { readK6Summary, runK6 } from './k6';
 import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
 import { type Phase, readSeries } from './series';
 import { envChoice, envInt, envInts, runCommand, UsageError } from './settings';
-import { stopProcess } from '../bench/bridge-process';
-import { startLoadStack, waitProjectionsDrained, waitReady } from './stack';
+import { stopProcess, waitReady } from '../bench/bridge-process';
+import { startLoadStack, waitProjectionsDrained } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const JOURNAL = 'POST /api/journal';
@@ -187,6 +187,8 @@ async function main(): Promise<number> {
           'tps.js',
           {
             BASE_URL: target === 'bridge' ? stack.baseUrl : baseline.url,
+            // The baseline takes no keys and ignores the header; both clients send the same.
+            API_KEY: stack.apiKey,
             RUN: `${run}-${label}`,
             ACCOUNTS,
             HOT_SHARE: kase === 'hot' ? '1' : '0',

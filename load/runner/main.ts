@@ -11,7 +11,9 @@
  * the bridge itself reports it (GET /health).
  * Against LOAD_BASE_URL, the audit uses this process's environment (DATABASE_DIRECT_URL,
  * ENGINE_ADDRESS or TB_ADDRESSES, KAFKA_OUTCOMES_TOPIC, PROJECTIONS_GROUP_ID): point it at the
- * same stack, or set LOAD_AUDIT=0.
+ * same stack, or set LOAD_AUDIT=0. A running bridge also needs LOAD_API_KEY, a key of its own
+ * (journals:write, balances:read, accounts:write); the runner's own bridge gets a key minted
+ * once it is ready (stack.ts).
  *
  * LOAD_PROJECTIONS=during (default) runs the projection worker beside the bridge during the load,
  * niced (stack.ts); `after` starts it once the load is over, to measure the write path alone.
@@ -97,6 +99,14 @@ async function main(argv: string[]): Promise<number> {
   const port = envInt('LOAD_PORT', 3180, 1, 65_532);
   const settings = k6Settings(process.env);
   const external = process.env.LOAD_BASE_URL;
+  // A running bridge's key: journals:write, balances:read and accounts:write at least.
+  const externalKey = process.env.LOAD_API_KEY;
+  if (external !== undefined && (externalKey === undefined || externalKey === '')) {
+    console.error(
+      'LOAD_BASE_URL needs LOAD_API_KEY: a key of that bridge (ledger-bridge keys create)',
+    );
+    return 2;
+  }
   const ledger = external === undefined ? chooseLedger(process.env) : null;
   const started = new Date();
   const run = `load-${randomUUID().slice(0, 8)}`;
@@ -137,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`the bridge's ledger: ${running.kind} at ${running.at}`);
     const k6 = await runK6(
       scenario.script,
-      { ...settings, BASE_URL: target, RUN: run },
+      { ...settings, BASE_URL: target, RUN: run, API_KEY: stack?.apiKey ?? externalKey! },
       dir,
       name!,
       { cluster: running.kind === 'tigerbeetle' ? running.at.split(',') : undefined },

@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { disposableDatabaseEnv, resetDisposableDatabase } from '../../core/postgres/disposable';
 import { loadConfig } from '../../core/config';
-import { stopProcess } from '../bench/bridge-process';
+import { randomEngineSecret } from '../../ledger/engine/handshake';
+import { mintKey, stopProcess, waitReady } from '../bench/bridge-process';
 import { chooseLedger, type LedgerChoice, ledgerProcessEnv } from '../bench/ledger';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -50,6 +51,8 @@ export interface LoadStack {
   ledger: LedgerChoice;
   /** The environment the services run with: the audit's commands use the same. */
   env: NodeJS.ProcessEnv;
+  /** An API key with every scope, minted in the run's database for the load's clients. */
+  apiKey: string;
   /** Starts the projection worker when it was left for `after` the load (else does nothing). */
   startProjections(): Promise<void>;
   /** Stops a worker `startProjections` started (else does nothing): the next load runs alone. */
@@ -69,6 +72,8 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...disposableDatabaseEnv(base, LOAD_DATABASE),
     ENGINE_ADDRESS: `127.0.0.1:${options.port + 1}`,
+    // Chosen here, not by start-local, so the audit's commands (same env) can reach the engine.
+    ENGINE_SECRET: process.env.ENGINE_SECRET || randomEngineSecret(),
     ENGINE_DATA_DIR: options.dataDir,
     KAFKA_OUTCOMES_TOPIC: `load.outcomes.${options.run}`,
     PROJECTIONS_GROUP_ID: `load.projections.${options.run}`,
@@ -81,29 +86,6 @@ export function loadStackEnv(options: LoadStackOptions): NodeJS.ProcessEnv {
     BALANCE_CACHE_KEY_PREFIX: `load:${options.run}:bal:`,
     BALANCE_INVALIDATION_CHANNEL: `load:${options.run}:bal:invalidations`,
   };
-}
-
-/** Resolves once GET `url` answers 200; rejects when `child` exits or the time is up. */
-export async function waitReady(
-  url: string,
-  child: ChildProcess,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`the service exited (${child.signalCode ?? child.exitCode}) before ${url}`);
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
 }
 
 export async function startLoadStack(options: LoadStackOptions): Promise<LoadStack> {
@@ -124,9 +106,12 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
     if (worker !== null) await stopProcess(worker);
     await stopProcess(child);
   };
+  let apiKey: string;
   try {
     await waitReady(`${baseUrl}/ready`, child, READY_TIMEOUT_MS);
     if (options.projections === 'during') await waitReady(workerMetrics, child, READY_TIMEOUT_MS);
+    // The bridge has applied its migrations (it answers /ready): the key table is there.
+    apiKey = (await mintKey(env.DATABASE_DIRECT_URL!, `load ${options.run}`)).text;
   } catch (error) {
     await stop();
     throw error;
@@ -135,6 +120,7 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
     baseUrl,
     ledger,
     env,
+    apiKey,
     stop,
     startProjections: async () => {
       if (options.projections === 'during' || worker !== null) return;

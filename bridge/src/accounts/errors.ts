@@ -11,6 +11,10 @@ export type AccountErrorCode =
   | 'account_conflict'
   | 'unknown_asset'
   | 'unknown_account_type'
+  | 'asset_conflict'
+  | 'account_type_conflict'
+  | 'ledger_in_use'
+  | 'tb_code_in_use'
   | 'ledger_unavailable'
   | 'store_unavailable'
   | 'ledger_rejected';
@@ -22,6 +26,12 @@ export const ACCOUNT_ERROR_HTTP: Record<AccountErrorCode, number> = {
   account_conflict: 409,
   unknown_asset: 422,
   unknown_account_type: 422,
+  // The asset or type code exists with other content.
+  asset_conflict: 409,
+  account_type_conflict: 409,
+  // Another asset has the ledger, another type the tbCode: each names one TigerBeetle value.
+  ledger_in_use: 409,
+  tb_code_in_use: 409,
   // Retry later with the same request: creation is idempotent.
   ledger_unavailable: 503,
   store_unavailable: 503,
@@ -40,14 +50,33 @@ export class AccountError extends ServiceError {
     field?: string,
     /** TigerBeetle's status name, for `ledger_rejected`. */
     readonly ledgerStatus?: string,
+    /** Further facts for the client, e.g. the `valid` codes beside an unknown one. */
+    private readonly facts: Readonly<Record<string, unknown>> = {},
   ) {
     super(message, field === undefined ? {} : { field });
     this.httpStatus = ACCOUNT_ERROR_HTTP[code];
   }
 
   override details(): Readonly<Record<string, unknown>> {
-    return this.ledgerStatus === undefined ? {} : { status: this.ledgerStatus };
+    return this.ledgerStatus === undefined
+      ? this.facts
+      : { ...this.facts, status: this.ledgerStatus };
   }
+}
+
+/**
+ * A 422 for a code the registry does not hold, naming the field and listing the codes it does
+ * hold (in the message and as `valid`), so a client can correct itself without the docs.
+ */
+export function unknownCode(
+  kind: 'asset' | 'account type',
+  code: string,
+  field: string,
+  valid: readonly string[],
+): AccountError {
+  const errorCode = kind === 'asset' ? 'unknown_asset' : 'unknown_account_type';
+  const message = `unknown ${kind} '${code}'; valid: ${valid.join(', ')}`;
+  return new AccountError(errorCode, message, field, undefined, { valid: [...valid] });
 }
 
 /**

@@ -54,6 +54,11 @@ export interface AccountRecord {
   flags: Required<AccountFlagsInput>;
   createdAt: Date;
   metadata: Record<string, unknown>;
+  /**
+   * Closed by a closing transfer (TigerBeetle's AccountFlags.closed), as the ledger's change feed
+   * last told PostgreSQL (rm_account_balance); reopened by its void or expiry.
+   */
+  closed: boolean;
 }
 
 /** The two balance limits TigerBeetle knows; an account has at most one of them. */
@@ -89,5 +94,34 @@ export function describeFlags(flags: number, side: NormalSide): Required<Account
   return {
     mustNotGoNegative: (flags & nonNegativeFlag(side)) !== 0,
     history: (flags & AccountFlags.history) !== 0,
+  };
+}
+
+/**
+ * The TigerBeetle account flags an account type may apply by default, by their API names: the two
+ * balance limits and history. `linked`, `imported` and `closed` belong to one request or one
+ * account, never to every account of a type.
+ */
+export const DEFAULT_FLAG_BITS = {
+  debitsMustNotExceedCredits: AccountFlags.debits_must_not_exceed_credits,
+  creditsMustNotExceedDebits: AccountFlags.credits_must_not_exceed_debits,
+  history: AccountFlags.history,
+} as const;
+
+export type DefaultFlags = Record<keyof typeof DEFAULT_FLAG_BITS, boolean>;
+
+export function encodeDefaultFlags(flags: Partial<DefaultFlags> = {}): number {
+  let bits = 0;
+  for (const [name, bit] of Object.entries(DEFAULT_FLAG_BITS)) {
+    if (flags[name as keyof DefaultFlags] === true) bits |= bit;
+  }
+  return bits;
+}
+
+export function decodeDefaultFlags(bits: number): DefaultFlags {
+  return {
+    debitsMustNotExceedCredits: (bits & DEFAULT_FLAG_BITS.debitsMustNotExceedCredits) !== 0,
+    creditsMustNotExceedDebits: (bits & DEFAULT_FLAG_BITS.creditsMustNotExceedDebits) !== 0,
+    history: (bits & DEFAULT_FLAG_BITS.history) !== 0,
   };
 }

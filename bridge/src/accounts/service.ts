@@ -14,7 +14,13 @@
  * client's retry, which is required after any 5xx, completes it through step 3.
  */
 import type { Logger } from '../../../core/logger';
-import { CreateAccountStatus, type Account, type Ledger, LedgerError } from '../../../ledger/port';
+import {
+  AccountFlags,
+  CreateAccountStatus,
+  type Account,
+  type Ledger,
+  LedgerError,
+} from '../../../ledger/port';
 import { isStoreUnavailable } from '../../../core/postgres/errors';
 import type { Queryable } from '../../../core/postgres/pool';
 import { type BoundedCache, lruCache } from './cache';
@@ -30,6 +36,7 @@ import {
   resolveFlags,
 } from './model';
 import type { AssetRegistry } from './registry';
+import { RegistryAdmin } from './registry-admin';
 import {
   ACCOUNT_ID,
   type CreateAccountInput,
@@ -55,6 +62,9 @@ export interface CreateAccountResult {
   created: boolean;
 }
 
+type RefRow = Pick<AccountRow, 'account_id' | 'ledger_id' | 'asset' | 'holder_id'>;
+const REF_COLUMNS = 'account_id, ledger_id, asset, holder_id';
+
 interface AccountRow {
   account_id: string;
   /** numeric(39,0), parsed as a decimal string by the pool. */
@@ -66,12 +76,26 @@ interface AccountRow {
   flags: number;
   created_at: Date;
   metadata: Record<string, unknown>;
+  /** Read: the account's TigerBeetle flags as of the change feed's latest event (null: none). */
+  balance_flags?: number | null;
 }
 
 type NewAccountRow = Omit<AccountRow, 'created_at'>;
 
 const COLUMNS =
   'account_id, ledger_id, name, holder_id, account_type, asset, flags, created_at, metadata';
+
+/**
+ * A read of one account ($1): its row, and the flags the ledger's change feed last gave it (the
+ * balance read model): a closing transfer sets `closed` there, its void or expiry clears it. The
+ * `account` row keeps the flags the account was created with.
+ */
+const READ_SELECT = `SELECT ${COLUMNS.split(', ')
+  .map((column) => `a.${column}`)
+  .join(', ')}, b.flags AS balance_flags`;
+const READ_FROM =
+  'FROM account a LEFT JOIN rm_account_balance b ON b.ledger_account_id = a.ledger_id ' +
+  'WHERE a.account_id = $1';
 
 const INSERT =
   'INSERT INTO account (account_id, ledger_id, name, holder_id, account_type, asset, flags, ' +
@@ -93,6 +117,8 @@ export class AccountService {
   private readonly registry: AssetRegistry;
   private readonly cache: BoundedCache<string, AccountRef>;
   private readonly logger: Logger | undefined;
+  /** Lists and creates the assets and account types this service's accounts use. */
+  readonly registryAdmin: RegistryAdmin;
 
   constructor(options: AccountServiceOptions) {
     this.db = options.db;
@@ -100,12 +126,14 @@ export class AccountService {
     this.registry = options.registry;
     this.cache = options.cache ?? lruCache<string, AccountRef>(ACCOUNT_REF_CACHE_ENTRIES_MAX);
     this.logger = options.logger;
+    this.registryAdmin = new RegistryAdmin(options);
   }
 
   async createAccount(input: unknown): Promise<CreateAccountResult> {
     const request = parseCreateAccount(input);
-    const type = this.registry.accountType(request.accountType);
-    const asset = this.registry.asset(request.asset);
+    // A code unknown here may be another instance's new one: looked up with a bounded re-read.
+    const type = await this.registry.lookupAccountType(request.accountType);
+    const asset = await this.registry.lookupAsset(request.asset);
     const wanted = newRow(request, type);
     const { row, inserted } = await this.storeRow(wanted);
     const ledgerCreated = await this.createLedgerAccount(row, asset, type);
@@ -123,10 +151,7 @@ export class AccountService {
   /** The account's metadata, or null when no account has this id. */
   async getAccount(accountId: string): Promise<AccountRecord | null> {
     const id = parseAccountId(accountId);
-    const { rows } = await this.query<AccountRow>(
-      `SELECT ${COLUMNS} FROM account WHERE account_id = $1`,
-      [id],
-    );
+    const { rows } = await this.query<AccountRow>(`${READ_SELECT} ${READ_FROM}`, [id]);
     const row = rows[0];
     if (row === undefined) return null;
     const { asset, type } = await this.registryFacts(row);
@@ -155,23 +180,44 @@ export class AccountService {
       else if (ACCOUNT_ID.test(accountId)) misses.push(accountId);
     }
     if (misses.length === 0) return refs;
-    const { rows } = await this.query<Pick<AccountRow, 'account_id' | 'ledger_id' | 'asset'>>(
-      'SELECT account_id, ledger_id, asset FROM account WHERE account_id = ANY($1::text[])',
+    const { rows } = await this.query<RefRow>(
+      `SELECT ${REF_COLUMNS} FROM account WHERE account_id = ANY($1::text[])`,
       [misses],
     );
     for (const row of rows) {
-      const asset = await this.assetOf(row.asset);
-      const ref: AccountRef = {
-        accountId: row.account_id,
-        ledgerId: parseLedgerId(row.ledger_id),
-        ledger: asset.ledger,
-        asset: asset.code,
-        scale: asset.scale,
-      };
-      this.cache.set(ref.accountId, ref);
+      const ref = await this.refOf(row);
       refs.set(ref.accountId, ref);
     }
     return refs;
+  }
+
+  /** Known accounts among TigerBeetle account ids (raw transfers, a hold's transfers). */
+  async resolveLedgerAccounts(ledgerIds: bigint[]): Promise<Map<bigint, AccountRef>> {
+    const refs = new Map<bigint, AccountRef>();
+    if (ledgerIds.length === 0) return refs;
+    const { rows } = await this.query<RefRow>(
+      `SELECT ${REF_COLUMNS} FROM account WHERE ledger_id = ANY($1::numeric[])`,
+      [ledgerIds.map(String)],
+    );
+    for (const row of rows) {
+      const ref = await this.refOf(row);
+      refs.set(ref.ledgerId, ref);
+    }
+    return refs;
+  }
+
+  private async refOf(row: RefRow): Promise<AccountRef> {
+    const asset = await this.assetOf(row.asset);
+    const ref: AccountRef = {
+      accountId: row.account_id,
+      ledgerId: parseLedgerId(row.ledger_id),
+      ledger: asset.ledger,
+      asset: asset.code,
+      scale: asset.scale,
+      holderId: row.holder_id,
+    };
+    this.cache.set(ref.accountId, ref);
+    return ref;
   }
 
   /** Inserts the row, or proves that the stored one has the same content (a retry). */
@@ -187,12 +233,13 @@ export class AccountService {
       wanted.flags,
       metadata,
     ];
-    const insert = await this.query<AccountRow>(INSERT, params).catch(mapInsertError);
+    const insert = await this.query<AccountRow>(INSERT, params).catch((error: unknown) => {
+      throw this.registry.foreignKeyError(error, wanted.asset, wanted.account_type) ?? error;
+    });
     const created = insert.rows[0];
     if (created !== undefined) return { row: created, inserted: true };
     const { rows } = await this.query<AccountRow & { metadata_equal: boolean }>(
-      `SELECT ${COLUMNS}, metadata = $2::jsonb AS metadata_equal FROM account ` +
-        'WHERE account_id = $1',
+      `${READ_SELECT}, a.metadata = $2::jsonb AS metadata_equal ${READ_FROM}`,
       [wanted.account_id, metadata],
     );
     const stored = rows[0];
@@ -300,18 +347,6 @@ function newRow(request: CreateAccountInput, type: AccountType): NewAccountRow {
   };
 }
 
-/** A foreign key fails when the in-process registry is newer than its table (a reverted seed). */
-function mapInsertError(error: unknown): never {
-  const constraint = (error as { constraint?: string }).constraint;
-  if (constraint === 'account_asset_fkey') {
-    throw new AccountError('unknown_asset', 'unknown asset', 'asset');
-  }
-  if (constraint === 'account_account_type_fkey') {
-    throw new AccountError('unknown_account_type', 'unknown account type', 'accountType');
-  }
-  throw error;
-}
-
 function parseLedgerId(text: string): bigint {
   if (!/^[1-9]\d{0,38}$/.test(text)) throw new Error(`ledger_id '${text}' is not a u128`);
   return BigInt(text);
@@ -341,6 +376,8 @@ function toRecord(row: AccountRow, asset: Asset, type: AccountType): AccountReco
     flags: describeFlags(row.flags, type.normalSide),
     createdAt: row.created_at,
     metadata: row.metadata,
+    // A row just inserted has no balance row yet: nothing can have closed its account.
+    closed: ((row.balance_flags ?? 0) & AccountFlags.closed) !== 0,
   };
 }
 
@@ -351,5 +388,6 @@ function toRef(account: AccountRecord): AccountRef {
     ledger: account.ledger,
     asset: account.asset,
     scale: account.scale,
+    holderId: account.holderId,
   };
 }

@@ -53,11 +53,32 @@ export const createAccountSchema = z.strictObject({
 
 export type CreateAccountInput = z.infer<typeof createAccountSchema>;
 
-function invalid(error: z.ZodError): AccountError {
+/**
+ * A 400 `invalid_input` for the first issue, always naming a field: an unknown key is named
+ * itself (`flags.linked`), a body that is not an object is `body`.
+ */
+export function invalidInput(error: z.ZodError, input: unknown): AccountError {
   const issue = error.issues[0];
-  const field = issue === undefined || issue.path.length === 0 ? undefined : issue.path.join('.');
-  const message = issue === undefined ? 'invalid input' : issue.message;
-  return new AccountError('invalid_input', field ? `${field}: ${message}` : message, field);
+  if (issue === undefined) return new AccountError('invalid_input', 'body: invalid input', 'body');
+  const unknownKey = issue.code === 'unrecognized_keys';
+  const path = unknownKey ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
+  const field = path.length === 0 ? 'body' : path.map(String).join('.');
+  const message = unknownKey
+    ? 'is not a field of this request'
+    : isAbsent(input, path)
+      ? 'is required'
+      : issue.message;
+  return new AccountError('invalid_input', `${field}: ${message}`, field);
+}
+
+/** True when the input has nothing at `path` (zod's own message would say "received undefined"). */
+function isAbsent(input: unknown, path: readonly PropertyKey[]): boolean {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return true;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value === undefined;
 }
 
 export function parseCreateAccount(input: unknown): CreateAccountInput {
@@ -67,7 +88,7 @@ export function parseCreateAccount(input: unknown): CreateAccountInput {
     if (problem !== null) throw jsonTreeError(problem, ['metadata'], METADATA_LIMITS);
   }
   const parsed = createAccountSchema.safeParse(input);
-  if (!parsed.success) throw invalid(parsed.error);
+  if (!parsed.success) throw invalidInput(parsed.error, input);
   return parsed.data;
 }
 

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import { ApiError } from '../http/api-error';
 import { sendJson } from '../http/respond';
 import type { Router } from '../http/router';
+import { requireTouchAccounts, type TenantDirectory } from '../access/tenant';
 import type { BalanceReader } from './reader';
 import {
   BALANCE_TOKEN_HEADER,
@@ -37,12 +38,17 @@ export function balanceTokenOf(req: http.IncomingMessage): bigint {
   }
 }
 
-export function cachedBalanceRoutes(router: Router, reader: BalanceReader): void {
+export function cachedBalanceRoutes(
+  router: Router,
+  reader: BalanceReader,
+  accounts: TenantDirectory,
+): void {
   router.on(
     'GET',
     '/api/balance/:accountId',
     { scope: 'balances:read' },
     async ({ req, res, params }) => {
+      await requireTouchAccounts(req, accounts, [{ id: params[0]!, field: 'accountId' }]);
       const read = await reader.read(params[0]!, { minAsOfNs: balanceTokenOf(req) });
       sendJson(
         res,

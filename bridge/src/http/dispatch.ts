@@ -8,7 +8,9 @@
  * - no route has the path: 404 `route_not_found`;
  * - a route has the path but not the method: 405 `method_not_allowed` with `Allow`;
  * - HEAD is GET without the body (Node drops the body of an answer to HEAD);
- * - a path parameter that is not storable text: 400 `invalid_text` naming the parameter.
+ * - a path parameter that is not storable text: 400 `invalid_text` naming the parameter;
+ * - a route that declares a scope runs only after `authorize` accepts the request (API keys,
+ *   ../access): its refusals are answered like the others, with the body left unread.
  * Which routes exist is the composition root's business (../api.ts); this room knows no feature.
  */
 import type http from 'node:http';
@@ -27,6 +29,11 @@ export interface HttpApp {
     method: string,
     path: string,
   ) => void;
+  /**
+   * Judges a request for a route that needs `scope`; rejects with the refusal. Absent: every
+   * route is open (a router used on its own, in tests of this room).
+   */
+  authorize?: (req: http.IncomingMessage, res: http.ServerResponse, scope: string) => Promise<void>;
   log: Logger;
 }
 
@@ -53,9 +60,16 @@ export function createHandler(app: HttpApp): http.RequestListener {
       refuse(req, res, error, app.log);
       return;
     }
-    route.handler({ req, res, params: route.params, path }).catch((error: unknown) => {
-      sendError(res, error, app.log, { method, path });
-    });
+    const run = () => route.handler({ req, res, params: route.params, path });
+    const fail = (error: unknown) => sendError(res, error, app.log, { method, path });
+    if (route.access === 'public' || app.authorize === undefined) {
+      run().catch(fail);
+      return;
+    }
+    app.authorize(req, res, route.access.scope).then(
+      () => run().catch(fail),
+      (error: unknown) => refuse(req, res, error, app.log),
+    );
   };
 }
 

@@ -43,6 +43,8 @@ export interface AccountRef {
   asset: string;
   /** Decimal places of the asset's minor unit (2 for USD cents). */
   scale: number;
+  /** Whose account it is: what an API key restricted to some holders is checked against. */
+  holderId: string;
 }
 
 /** TigerBeetle `code` of a journal's transfers: "a pairing of journal lines". */

@@ -9,6 +9,7 @@
 import { ApiError } from '../http/api-error';
 import { sendJson } from '../http/respond';
 import type { Router } from '../http/router';
+import { requireTouchAccounts, type TenantDirectory } from '../access/tenant';
 import { awaitConsistency, forRequest, type ReadRouteDeps } from './consistency';
 import { readJournal } from './reads';
 
@@ -18,7 +19,11 @@ const JOURNAL_ID = /^[A-Za-z0-9._:-]+$/;
 
 export type JournalReadDeps = ReadRouteDeps;
 
-export function journalReadRoutes(router: Router, deps: JournalReadDeps): void {
+export function journalReadRoutes(
+  router: Router,
+  deps: JournalReadDeps,
+  accounts: TenantDirectory,
+): void {
   router.on('GET', '/api/journal/:journalId', { scope: 'journals:read' }, async (ctx) => {
     const journalId = ctx.params[0]!;
     if (journalId.length > JOURNAL_ID_CHARS_MAX || !JOURNAL_ID.test(journalId)) {
@@ -32,6 +37,11 @@ export function journalReadRoutes(router: Router, deps: JournalReadDeps): void {
         field: 'journalId',
       });
     }
+    await requireTouchAccounts(
+      ctx.req,
+      accounts,
+      journal.lines.map((line, i) => ({ id: line.accountId, field: `lines[${i}].accountId` })),
+    );
     sendJson(ctx.res, 200, journal);
   });
 }

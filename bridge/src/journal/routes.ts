@@ -12,15 +12,34 @@ import { readJsonBody } from '../http/body';
 import { toErrorAnswer } from '../http/error-mapping';
 import { sendJson } from '../http/respond';
 import type { Router } from '../http/router';
+import {
+  requireTouchAccounts,
+  requireTouchLedgerAccounts,
+  type TenantDirectory,
+  type Touch,
+} from '../access/tenant';
+import type { Journal } from '../../../events/journal-model';
+import type { Transfer } from '../../../ledger/port';
 
 /** A journal of 64 lines with long descriptions stays far below this. */
 export const JOURNAL_BODY_BYTES_MAX = 64 * 1024;
 /** 1,000 journals (BULK_JOURNALS_MAX) of a few lines each. */
 export const BULK_BODY_BYTES_MAX = 8 * 1024 * 1024;
 
-export function journalRoutes(router: Router, journals: JournalService, log: Logger): void {
+/** A journal's accounts, where its body names them, for the tenant check. */
+function lineTouches(journal: Journal): Array<Touch<string>> {
+  return journal.lines.map((line, i) => ({ id: line.accountId, field: `lines[${i}].accountId` }));
+}
+
+export function journalRoutes(
+  router: Router,
+  journals: JournalService,
+  accounts: TenantDirectory,
+  log: Logger,
+): void {
   router.on('POST', '/api/journal', { scope: 'journals:write' }, async ({ req, res }) => {
     const journal = parseJournal(await readJsonBody(req, JOURNAL_BODY_BYTES_MAX));
+    await requireTouchAccounts(req, accounts, lineTouches(journal));
     sendPosted(res, await journals.post(journal));
   });
 
@@ -32,6 +51,7 @@ export function journalRoutes(router: Router, journals: JournalService, log: Log
       parsed.map(async (item) => {
         try {
           if (!item.ok) throw item.error;
+          await requireTouchAccounts(req, accounts, lineTouches(item.journal));
           const { receipt, position, balanceToken } = await journals.post(item.journal);
           return {
             status: 201,
@@ -63,7 +83,17 @@ export function journalRoutes(router: Router, journals: JournalService, log: Log
         }
         const body = hasBody(req) ? await readJsonBody(req, JOURNAL_BODY_BYTES_MAX) : undefined;
         const { amount } = action === 'post' ? parseHoldPost(body) : parseVoid(body);
-        sendPosted(res, await journals.resolveHold(journalId, action, amount ?? undefined));
+        // The hold's accounts are known only from its transfers: checked once they are read.
+        const guard = (held: readonly Transfer[]) =>
+          requireTouchLedgerAccounts(
+            req,
+            accounts,
+            held.flatMap((t) => [
+              { id: t.debit_account_id, field: 'journalId' },
+              { id: t.credit_account_id, field: 'journalId' },
+            ]),
+          );
+        sendPosted(res, await journals.resolveHold(journalId, action, amount ?? undefined, guard));
       },
     );
   }

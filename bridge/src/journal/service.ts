@@ -126,9 +126,18 @@ export class JournalService {
     return this.observed(() => this.postJournal(journal));
   }
 
-  /** The second step of a two-phase journal: post (all, or less for one transfer) or void. */
-  resolveHold(journalId: string, action: HoldAction, amount?: bigint): Promise<Posted> {
-    return this.observed(() => this.resolve(journalId, action, amount));
+  /**
+   * The second step of a two-phase journal: post (all, or less for one transfer) or void.
+   * `guard` sees the hold's transfers before anything is submitted, and refuses by throwing
+   * (tenant isolation: the caller's key must cover the hold's accounts).
+   */
+  resolveHold(
+    journalId: string,
+    action: HoldAction,
+    amount?: bigint,
+    guard?: (held: readonly Transfer[]) => Promise<void>,
+  ): Promise<Posted> {
+    return this.observed(() => this.resolve(journalId, action, amount, guard));
   }
 
   private async observed(run: () => Promise<Posted>): Promise<Posted> {
@@ -163,8 +172,14 @@ export class JournalService {
     return this.finish(journal.journalId, journal, kind, outcomes, verdict);
   }
 
-  private async resolve(journalId: string, action: HoldAction, amount?: bigint): Promise<Posted> {
+  private async resolve(
+    journalId: string,
+    action: HoldAction,
+    amount: bigint | undefined,
+    guard: ((held: readonly Transfer[]) => Promise<void>) | undefined,
+  ): Promise<Posted> {
     const pending = await this.heldChain(journalId);
+    await guard?.(pending);
     const chain = planHoldResolution(journalId, pending, action, amount);
     const results = await this.deps.batcher.submit(chain);
     const verdict = judgeChain(results);

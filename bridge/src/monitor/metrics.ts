@@ -9,7 +9,7 @@
  */
 import client from 'prom-client';
 import type { BatchReport } from '../../../events/publisher';
-import type { BatcherStats } from '../../../ledger/batcher';
+import { type BatcherStats, type KindStats, SUBMISSION_KINDS } from '../../../ledger/batcher';
 
 export const METRIC_PREFIX = 'ledger_bridge_';
 
@@ -230,48 +230,78 @@ export function publisherOnBatch(m: BridgeMetrics, report: BatchReport): void {
 
 /**
  * The micro-batcher's counters and gauges, read from `stats` at each scrape (no hook on the hot
- * path). Counters advance by the difference since the previous scrape.
+ * path). Counters advance by the difference since the previous scrape. Journals' chains and raw
+ * transfer requests (POST /api/transfers/batch) share the batcher and its requests; the counters
+ * of what it took or refused carry `kind` (`journal` | `raw`) so the two can be told apart.
  */
 export function batcherMetrics(m: BridgeMetrics, batcher: { stats: Readonly<BatcherStats> }): void {
   const p = METRIC_PREFIX;
   const registers = [m.registry];
-  let seen: BatcherStats | null = null;
-  const counters: Array<[keyof BatcherStats, client.Counter<string>, Record<string, string>]> = [];
+  type Read = (stats: Readonly<BatcherStats>) => number;
+  const counters: Array<[Read, client.Counter<string>, Record<string, string>]> = [];
+  let seen: number[] = [];
   // Each counter brings itself up to date when collected (advancing is idempotent).
-  const rejected = new client.Counter({
-    name: `${p}batcher_rejected_total`,
-    help: 'Chains the batcher refused without sending them, by reason',
-    labelNames: ['reason'],
-    registers,
-    collect: () => advance(),
-  });
-  const failed = new client.Counter({
-    name: `${p}batcher_requests_failed_total`,
-    help: 'Ledger requests that failed whole (all their chains rejected)',
-    registers,
-    collect: () => advance(),
-  });
-  const timedOut = new client.Counter({
-    name: `${p}batcher_chains_timed_out_total`,
-    help: 'Chains answered unavailable at their deadline (LEDGER_REQUEST_TIMEOUT_MS), queued or sent',
-    registers,
-    collect: () => advance(),
-  });
-  counters.push(
-    ['chainsTimedOut', timedOut, {}],
-    ['rejectedOverloaded', rejected, { reason: 'overloaded' }],
-    ['rejectedDraining', rejected, { reason: 'draining' }],
-    ['rejectedInvalid', rejected, { reason: 'invalid' }],
-    ['requestsFailed', failed, {}],
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new client.Counter({
+      name: `${p}${name}`,
+      help,
+      labelNames,
+      registers,
+      collect: () => advance(),
+    });
+  const chains = counter(
+    'batcher_chains_total',
+    'Submissions sent to the ledger: journal chains and raw transfer requests, by kind',
+    ['kind'],
   );
+  const events = counter('batcher_events_total', 'Transfers sent to the ledger, by kind', ['kind']);
+  const rejected = counter(
+    'batcher_rejected_total',
+    'Chains the batcher refused without sending them, by reason and kind',
+    ['reason', 'kind'],
+  );
+  const timedOut = counter(
+    'batcher_chains_timed_out_total',
+    'Chains answered unavailable at their deadline (LEDGER_REQUEST_TIMEOUT_MS), queued or sent',
+    ['kind'],
+  );
+  const failed = counter(
+    'batcher_requests_failed_total',
+    'Ledger requests that failed whole (all their chains rejected)',
+    [],
+  );
+  for (const kind of SUBMISSION_KINDS) {
+    const of =
+      (key: keyof KindStats): Read =>
+      (stats) =>
+        stats.byKind[kind][key];
+    counters.push(
+      [of('chains'), chains, { kind }],
+      [of('events'), events, { kind }],
+      [of('chainsTimedOut'), timedOut, { kind }],
+      [of('rejectedOverloaded'), rejected, { reason: 'overloaded', kind }],
+      [of('rejectedDraining'), rejected, { reason: 'draining', kind }],
+      [of('rejectedInvalid'), rejected, { reason: 'invalid', kind }],
+    );
+  }
+  counters.push([(stats) => stats.requestsFailed, failed, {}]);
+  // Every series from the start, at 0, so rate() works before the first raw request.
+  for (const [, each, labels] of counters) each.inc(labels, 0);
   const advance = (): void => {
-    const now = { ...batcher.stats };
-    for (const [key, counter, labels] of counters) {
-      const delta = (now[key] as number) - ((seen?.[key] as number | undefined) ?? 0);
-      if (delta > 0) counter.inc(labels, delta);
-    }
+    const stats = batcher.stats;
+    const now = counters.map(([read]) => read(stats));
+    counters.forEach(([, each, labels], i) => {
+      const delta = now[i]! - (seen[i] ?? 0);
+      if (delta > 0) each.inc(labels, delta);
+    });
     seen = now;
   };
+  batcherGauges(m, batcher);
+}
+
+function batcherGauges(m: BridgeMetrics, batcher: { stats: Readonly<BatcherStats> }): void {
+  const p = METRIC_PREFIX;
+  const registers = [m.registry];
   new client.Gauge({
     name: `${p}batcher_queued_events`,
     help: 'Transfers queued in the batcher, not yet sent',

@@ -23,13 +23,14 @@ import type { AccountRecord } from '../accounts/model';
 import { ApiError } from '../http/api-error';
 import { sendJson } from '../http/respond';
 import type { Router } from '../http/router';
+import { requireTouchAccounts, type TenantDirectory } from '../access/tenant';
 import { decodeCursor, encodeCursor, type StatementKey } from './cursor';
 
 export const STATEMENT_LIMIT_DEFAULT = 50;
 export const STATEMENT_LIMIT_MAX = 500;
 
 export interface StatementRouteDeps extends ReadRouteDeps {
-  accounts: { requireAccount(accountId: string): Promise<AccountRecord> };
+  accounts: { requireAccount(accountId: string): Promise<AccountRecord> } & TenantDirectory;
 }
 
 /** One request's dependencies: the server `pick` chose, for the checkpoint and the page. */
@@ -232,6 +233,9 @@ export async function awaitStatementFeed(
 export function statementRoutes(router: Router, deps: StatementRouteDeps): void {
   router.on('GET', '/api/accounts/:accountId/entries', { scope: 'journals:read' }, async (ctx) => {
     const query = parseStatementQuery(ctx.req.url ?? '/');
+    await requireTouchAccounts(ctx.req, deps.accounts, [
+      { id: ctx.params[0]!, field: 'accountId' },
+    ]);
     const read = forRequest(deps);
     const token = await awaitConsistency(ctx, read);
     if (token !== null) {

@@ -1,24 +1,25 @@
 /**
  * POST /api/transfers/batch: up to 8189 transfers in TigerBeetle's own shape (snake_case fields;
- * u128/u64 as decimal strings or safe-integer numbers; omitted optional fields are 0), sent to the
- * ledger as one request, answered with TigerBeetle's per-event results. For integrators who manage
- * their own ids and chains; journals with metadata go through /api/journal.
+ * u128/u64 as decimal strings or safe-integer numbers; omitted optional fields are 0), kept
+ * together in one ledger request (through the batcher, beside journals: ./service.ts), answered
+ * with TigerBeetle's per-event results. For integrators who manage their own ids and chains;
+ * journals with metadata go through /api/journal.
  */
 import { z } from 'zod';
 import {
   BATCH_EVENTS_MAX,
   CreateTransferStatus,
-  type Ledger,
   type Transfer,
   U128_MAX,
   U64_MAX,
 } from '../../../ledger/port';
-import { balanceChange } from '../balances/token';
-import type { BalanceChanges } from '../journal/service';
+import { BALANCE_TOKEN_HEADER } from '../balances/token';
+import type { RawTransferService } from './service';
 import { ApiError } from '../http/api-error';
 import { readJsonBody } from '../http/body';
 import { sendJson } from '../http/respond';
 import type { Router } from '../http/router';
+import { requireTouchLedgerAccounts, type TenantDirectory, type Touch } from '../access/tenant';
 
 /** 8189 transfers of a few hundred bytes of JSON each. */
 export const TRANSFERS_BODY_BYTES_MAX = 8 * 1024 * 1024;
@@ -41,7 +42,8 @@ const u64 = unsigned(U64_MAX);
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const u16 = z.number().int().min(0).max(0xffff);
 
-const transferSchema = z.strictObject({
+/** One transfer in TigerBeetle's shape; exported for the API contract (../contract). */
+export const transferSchema = z.strictObject({
   id: u128,
   debit_account_id: u128,
   credit_account_id: u128,
@@ -78,27 +80,38 @@ export function parseTransfersBatch(body: unknown): Transfer[] {
   });
 }
 
-export function transferRoutes(router: Router, ledger: Ledger, balances: BalanceChanges): void {
+/**
+ * Both accounts of every transfer, for a restricted key's tenant check. A post or void that names
+ * no accounts (0: TigerBeetle takes the pending transfer's) cannot be checked before it runs, so
+ * a restricted key is refused it: 0 is no account of any tenant.
+ */
+function accountTouches(events: readonly Transfer[]): Array<Touch<bigint>> {
+  return events.flatMap((event, i) => [
+    { id: event.debit_account_id, field: `transfers[${i}].debit_account_id` },
+    { id: event.credit_account_id, field: `transfers[${i}].credit_account_id` },
+  ]);
+}
+
+export function transferRoutes(
+  router: Router,
+  transfers: RawTransferService,
+  accounts: TenantDirectory,
+): void {
   router.on('POST', '/api/transfers/batch', { scope: 'ledger:raw' }, async ({ req, res }) => {
-    const transfers = parseTransfersBatch(await readJsonBody(req, TRANSFERS_BODY_BYTES_MAX));
-    const results = await ledger.createTransfers(transfers);
-    if (results.length !== transfers.length) {
-      throw new Error(`ledger answered ${results.length} results for ${transfers.length} events`);
-    }
-    const created = transfers
-      .map((transfer, i) => ({ ...transfer, timestamp: results[i]!.timestamp }))
-      .filter((_, i) => results[i]!.status === CreateTransferStatus.created);
-    if (created.length > 0) {
-      const change = balanceChange(created);
-      void balances.onPosted(change.ledgerIds, change.ledgerTimestampNs);
-    }
-    sendJson(res, 200, {
+    const events = parseTransfersBatch(await readJsonBody(req, TRANSFERS_BODY_BYTES_MAX));
+    await requireTouchLedgerAccounts(req, accounts, accountTouches(events));
+    const { results, balanceToken } = await transfers.post(events);
+    const body = {
       results: results.map((result, index) => ({
         index,
-        id: transfers[index]!.id.toString(),
+        id: events[index]!.id.toString(),
         status: CreateTransferStatus[result.status],
         timestamp: result.timestamp.toString(),
       })),
-    });
+    };
+    // The same read-your-writes token a journal answers with, once anything is in the ledger.
+    const headers: Record<string, string> =
+      balanceToken === null ? {} : { [BALANCE_TOKEN_HEADER]: balanceToken };
+    sendJson(res, 200, body, headers);
   });
 }

@@ -2,9 +2,9 @@
 // the account population (one hot account among ACCOUNTS ordinary ones), and the two requests a
 // ledger client makes — post a 2-line journal, read a balance — each checked, never assumed.
 //
-// Env: BASE_URL (http://127.0.0.1:3000), ACCOUNTS (1000), HOT_SHARE (0.1), RUN (a prefix that
-// makes this run's account ids unique; default: time), P99_MS (50), P95_READ_MS (50),
-// ERROR_RATE_MAX (0.001).
+// Env: BASE_URL (http://127.0.0.1:3000), API_KEY (required), ACCOUNTS (1000), HOT_SHARE (0.1),
+// RUN (a prefix that makes this run's account ids unique; default: time), P99_MS (50),
+// P95_READ_MS (50), ERROR_RATE_MAX (0.001).
 import http from 'k6/http';
 import { check } from 'k6';
 import { Rate } from 'k6/metrics';
@@ -23,13 +23,21 @@ export const HOT = `${RUN}-hot`;
 const journalErrors = new Rate('journal_errors');
 const balanceErrors = new Rate('balance_errors');
 
-const JSON_HEADERS = { 'content-type': 'application/json' };
+// Every route the load uses needs an API key (journals:write, balances:read, accounts:write).
+if (!__ENV.API_KEY) {
+  throw new Error('API_KEY: an API key for the target (the runner mints one; see load/README.md)');
+}
+const AUTH_HEADERS = { authorization: `Bearer ${__ENV.API_KEY}` };
+const JSON_HEADERS = { 'content-type': 'application/json', ...AUTH_HEADERS };
 // Per-request tags: the runner's time series and the thresholds select requests by `kind`.
 const JOURNAL_PARAMS = {
   headers: JSON_HEADERS,
   tags: { kind: 'journal', name: 'POST /api/journal' },
 };
-const BALANCE_PARAMS = { tags: { kind: 'balance', name: 'GET /api/balance/:accountId' } };
+const BALANCE_PARAMS = {
+  headers: AUTH_HEADERS,
+  tags: { kind: 'balance', name: 'GET /api/balance/:accountId' },
+};
 
 /** Thresholds equal to the SLOs: journal errors and p99, and (when read) balance p95. */
 export function sloThresholds({ journals = true, balances = false, journalP99Ms = P99_MS } = {}) {

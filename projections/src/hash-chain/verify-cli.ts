@@ -4,7 +4,7 @@
  * Exit status: 0 every chain OK, 1 a chain was tampered with, 2 bad usage or an error.
  */
 import { type ChainReport, verifyChains, type VerifyReport } from './verify';
-import { type CliIo, PROCESS_IO, withDirectPool } from '../cli-io';
+import { type CliIo, PROCESS_IO, withDirectPool } from '../../../core/cli-io';
 
 const USAGE = 'usage: verify [--full] [--json]';
 

@@ -3,7 +3,7 @@
  * DATABASE_DIRECT_URL. Exit status: 0 done, 1 failed (the reason on stderr), 2 bad usage.
  */
 import { ensurePartitions, listPartitions, MONTHS_AHEAD_DEFAULT } from './manager';
-import { type CliIo, PROCESS_IO, withDirectPool } from '../cli-io';
+import { type CliIo, PROCESS_IO, withDirectPool } from '../../../core/cli-io';
 
 const USAGE = 'usage: partitions ensure [--months-ahead N] [--json] | list [--json]';
 

@@ -32,7 +32,7 @@ import {
 } from './horizon';
 import { reconcile } from './reconcile';
 import { EXAMPLES_PER_KIND_DEFAULT, formatReport } from './report';
-import { type CliIo, PROCESS_IO } from '../cli-io';
+import { type CliIo, PROCESS_IO } from '../../../core/cli-io';
 import { projectionFeeds } from '../feed';
 
 const USAGE =
@@ -96,9 +96,10 @@ function lockedMessage(error: Error, dataDir: string): string {
   return (
     `cannot open the embedded ledger engine: ${error.message}.\n` +
     `The embedded engine allows one process per data directory (${dataDir}), and a running ` +
-    'bridge holds it. Set ENGINE_ADDRESS to the shared engine server the bridge uses ' +
-    '(`npm run engine`; `npm start` runs one), stop the bridge first, or set TB_ADDRESSES to ' +
-    'reconcile against a TigerBeetle cluster, which any number of clients may read.'
+    'bridge holds it. Set ENGINE_ADDRESS and ENGINE_SECRET to the shared engine server the ' +
+    'bridge uses (`npm run engine`; `npm start` runs one), stop the bridge first, or set ' +
+    'TB_ADDRESSES to reconcile against a TigerBeetle cluster, which any number of clients ' +
+    'may read.'
   );
 }
 

@@ -12,7 +12,7 @@ import { loadConfig } from '../../../core/config';
 import { createDirectPool } from '../../../core/postgres/pool';
 import { CHANGE_PROJECTIONS, OUTCOME_PROJECTIONS } from '../all';
 import { changeFeed } from '../changes/feed';
-import { type CliIo, PROCESS_IO } from '../cli-io';
+import { type CliIo, PROCESS_IO } from '../../../core/cli-io';
 import { loadProjectionsConfig, type ProjectionsConfig } from '../config';
 import { deadLetterTableExists } from '../dead-letter-table';
 import { changeGroupOf, outcomeFeed } from '../feed';

@@ -22,7 +22,7 @@ import { verifyChains } from '../../../projections/src/hash-chain/verify';
 import type { Worker } from '../../../projections/src/worker';
 import { closePools, createPools, type Pools } from '../../../core/postgres/pool';
 import { liveFeed, reconcileCaughtUp, startFileWorker } from '../../support/changefeed/live-feed';
-import { call, type Harness, startHarness } from '../../support/http/harness';
+import { call, type Harness, startHarness, withKey } from '../../support/http/harness';
 
 const ROOT = path.resolve(__dirname, '../../..');
 let h: Harness;
@@ -264,7 +264,7 @@ it('a bridge killed between the commit and the publish: raw movements, reconcile
     let answered = '';
     void fetch(`${url}/api/journal`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: withKey({ 'content-type': 'application/json' }),
       body: JSON.stringify(body),
     }).then(
       async (res) => void (answered = `${res.status} ${await res.text()}`),

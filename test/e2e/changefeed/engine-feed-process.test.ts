@@ -4,7 +4,8 @@
  * its CDC job beside it, which publishes the transfers a client writes to the exchange
  * (AMQP_CDC_EXCHANGE, run-unique here, on the stack's RabbitMQ); killed with SIGKILL, the job is
  * restarted by the server and catches up from its recorded progress; and when the server itself
- * is killed with SIGKILL, the job stops on its own instead of outliving it.
+ * is killed with SIGKILL, the job stops on its own instead of outliving it. The job reaches the
+ * engine with the server's ENGINE_SECRET, which neither process writes to its logs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import amqp from 'amqplib';
 import { decodeChange } from '../../../events/change';
 import { feedQueues } from '../../../changefeed/engine-feed';
 import { openEngineClient } from '../../../ledger/engine/client';
+import { randomEngineSecret } from '../../../ledger/engine/handshake';
 import { account, sleepMs, transfer } from '../../support/conformance/fixtures';
 import { ExchangeTap } from '../../support/conformance/changes';
 import { runName } from '../../support/changefeed/harness';
@@ -51,6 +53,8 @@ it(
     await channel.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
     const tap = await ExchangeTap.open(stackSettings.amqpUrl, exchange);
     const feedPids: number[] = [];
+    const logged: string[] = [];
+    const secret = randomEngineSecret();
     const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
       cwd: ROOT,
       env: {
@@ -61,21 +65,24 @@ it(
         AMQP_URL: stackSettings.amqpUrl,
         AMQP_CDC_EXCHANGE: exchange,
         LOG_LEVEL: 'warn',
+        ENGINE_SECRET: secret,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     readline.createInterface({ input: server.stderr! }).on('line', (line) => {
+      logged.push(line);
       const started = /"message":"engine change feed started".*"pid":(\d+)/.exec(line);
       if (started) feedPids.push(Number(started[1]));
     });
     const address = await new Promise<string>((resolveAddress, reject) => {
       readline.createInterface({ input: server.stdout! }).on('line', (line) => {
+        logged.push(line);
         const match = /^engine listening on (\S+)/.exec(line);
         if (match) resolveAddress(match[1]!);
       });
       server.once('exit', (code) => reject(new Error(`engine server exited (${code})`)));
     });
-    const client = await openEngineClient({ address });
+    const client = await openEngineClient({ address, secret });
     const ids = new Set<bigint>();
     const write = async (count: number): Promise<void> => {
       const [a, b] = [account(), account()];
@@ -100,6 +107,8 @@ it(
       await client.close();
       server.kill('SIGKILL');
       await until('the job to stop with its server', () => !alive(feedPids[1]!), 15_000);
+      expect(logged.length).toBeGreaterThan(0);
+      expect(logged.filter((line) => line.includes(secret))).toEqual([]);
     } finally {
       if (server.exitCode === null) server.kill('SIGKILL');
       for (const pid of feedPids) if (alive(pid)) process.kill(pid, 'SIGKILL');

@@ -18,6 +18,7 @@ import { type Harness, startHarness } from '../../support/http/harness';
 import { ACCOUNT_CASES } from '../../support/http/hostile/account-cases';
 import { HOLD_CASES } from '../../support/http/hostile/hold-cases';
 import { JOURNAL_CASES } from '../../support/http/hostile/journal-cases';
+import { KEY_CASES } from '../../support/http/hostile/key-cases';
 import { LISTENER_CASES } from '../../support/http/hostile/listener-cases';
 import { READ_CASES } from '../../support/http/hostile/read-cases';
 import { ROUTE_CASES } from '../../support/http/hostile/route-cases';
@@ -28,7 +29,7 @@ import {
   type World,
   WORLD_ACCOUNTS,
 } from '../../support/http/hostile/world';
-import { type RawAnswer, sendRaw } from '../../support/http/raw-client';
+import type { RawAnswer } from '../../support/http/raw-client';
 
 /** The suite's bounds: at least this many cases, each answered within this. */
 const CASES_MIN = 300;
@@ -46,6 +47,7 @@ const GROUPS: Array<[string, HostileCase[]]> = [
   ['accounts', ACCOUNT_CASES],
   ['reads', READ_CASES],
   ['the listener', LISTENER_CASES],
+  ['API keys', KEY_CASES],
 ];
 const ALL = GROUPS.flatMap(([, cases]) => cases);
 const EDGE_CODES: ReadonlySet<string> = new Set(EDGE_ERROR_CODES);
@@ -62,7 +64,7 @@ beforeAll(async () => {
   h = await startHarness(feed.env);
   await feed.start(h.config);
   worker = await startFileWorker(h.config);
-  world = await prepareWorld(h.bridge.url, h.run);
+  world = await prepareWorld(h.bridge.url, h.run, h.key);
 }, 120_000);
 
 afterAll(async () => {
@@ -93,7 +95,7 @@ it(`has at least ${CASES_MIN} distinct cases, at least ${CASES_PER_ROUTE_MIN} on
 describe.each(GROUPS)('%s', (_group, cases) => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     await c.setup?.(world);
-    const answer = await sendRaw(world.base, c.request(world));
+    const answer = await world.send(c.request(world), c.anonymous);
     answered.push({ name: c.name, status: answer.status, ms: answer.ms });
     lastAnswerAtMs = Date.now();
     expect(verdict(answer)).toEqual({ status: c.status, code: c.code });

@@ -15,7 +15,7 @@ import { verifyChains } from '../../../projections/src/hash-chain/verify';
 import type { Worker } from '../../../projections/src/worker';
 import { createPools, closePools, type Pools } from '../../../core/postgres/pool';
 import { liveFeed, reconcileCaughtUp, startFileWorker } from '../../support/changefeed/live-feed';
-import { call, type Harness, startHarness } from '../../support/http/harness';
+import { call, type Harness, startHarness, withKey } from '../../support/http/harness';
 
 /** The change feed's path (CDC job, RabbitMQ, relay, Kafka, worker) takes well under this. */
 const FEED_WAIT_MS = 30_000;
@@ -144,7 +144,7 @@ it('posts, projects both feeds, reads consistently, verifies and reconciles', as
   // A read with the posting's token waits for the outcome runner, then sees the journal.
   const token = posted.headers.get('consistency-token')!;
   const read = await fetch(`${base}/api/journal/${acc('j1')}`, {
-    headers: { 'consistency-token': token },
+    headers: withKey({ 'consistency-token': token }),
   });
   expect(read.status).toBe(200);
   const entry = (await read.json()) as { lines: unknown[] };
@@ -163,7 +163,7 @@ it('posts, projects both feeds, reads consistently, verifies and reconciles', as
   ).headers.get('consistency-token')!;
   const readStatement = async (): Promise<Entry[] | null> => {
     const statement = await fetch(`${base}/api/accounts/${acc('bank')}/entries`, {
-      headers: { 'consistency-token': lastToken },
+      headers: withKey({ 'consistency-token': lastToken }),
     });
     if (statement.status === 425) return null;
     expect(statement.status).toBe(200);

@@ -21,7 +21,7 @@ import type { Posted } from '../../../bridge/src/journal/service';
 import { batcherMetrics } from '../../../bridge/src/monitor/metrics';
 import { Monitor } from '../../../bridge/src/monitor/monitor';
 import { monitorRoutes } from '../../../bridge/src/monitor/routes';
-import { type Harness, startHarness } from '../../support/http/harness';
+import { type Harness, startHarness, withKey } from '../../support/http/harness';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT_DIR = path.resolve(__dirname, '..', '..', '..', '.run', 'screenshots');
@@ -93,7 +93,7 @@ async function runLoad(base: string, tag: string): Promise<void> {
   ]) {
     const res = await fetch(`${base}/api/accounts`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: withKey({ 'content-type': 'application/json' }),
       body: JSON.stringify({
         accountId,
         name: accountId,
@@ -122,11 +122,11 @@ async function runLoad(base: string, tag: string): Promise<void> {
       };
       const posted = await fetch(`${base}/api/journal`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: withKey({ 'content-type': 'application/json' }),
         body: JSON.stringify(journal),
       });
       await posted.arrayBuffer();
-      const read = await fetch(`${base}/api/balance/${bank}`);
+      const read = await fetch(`${base}/api/balance/${bank}`, { headers: withKey() });
       await read.arrayBuffer();
       statuses.push(posted.status, read.status);
     }
@@ -141,7 +141,7 @@ async function checkDashboard(base: string, name: string): Promise<void> {
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   try {
-    await page.goto(`${base}/dashboard`);
+    await page.goto(`${base}/dashboard#key=${h.key}`);
     // The monitor appends a point per second; the page polls every second.
     await page.waitForFunction('Number(document.body.dataset.points) >= 5', null, {
       timeout: PAGE_DATA_TIMEOUT_MS,
@@ -165,7 +165,7 @@ async function checkDashboard(base: string, name: string): Promise<void> {
     const throughput = await page.locator('.slo[data-slo="throughput_sustained"]').textContent();
     expect(throughput).toContain('journals/s');
     // The data the page polls has seen the load.
-    const data = (await (await fetch(`${base}/dashboard/data`)).json()) as {
+    const data = (await (await fetch(`${base}/dashboard/data`, { headers: withKey() })).json()) as {
       points: Array<{ journalsPerSec: number; requestsPerSec: number; p99Ms: number | null }>;
     };
     expect(data.points.some((p) => p.journalsPerSec > 0)).toBe(true);
@@ -175,7 +175,9 @@ async function checkDashboard(base: string, name: string): Promise<void> {
     await page.screenshot({ path: file, fullPage: true });
     expect(fs.statSync(file).size).toBeGreaterThan(10_000);
     expect(pageErrors).toEqual([]);
-    const slo = (await (await fetch(`${base}/slo`)).json()) as { slos: unknown[] };
+    const slo = (await (await fetch(`${base}/slo`, { headers: withKey() })).json()) as {
+      slos: unknown[];
+    };
     expect(slo.slos).toHaveLength(8);
   } finally {
     await context.close();
@@ -241,7 +243,10 @@ async function forward(
   if (journal) monitor.journals.offered();
   const answer = await fetch(target + req.url, {
     method,
-    headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+    headers: {
+      'content-type': req.headers['content-type'] ?? 'application/json',
+      authorization: req.headers.authorization ?? '',
+    },
     body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
   });
   const body = Buffer.from(await answer.arrayBuffer());

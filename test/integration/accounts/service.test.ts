@@ -317,6 +317,7 @@ describe('getAccount and resolveAccounts', () => {
       ledger: 3,
       asset: 'JPY',
       scale: 0,
+      holderId: alice.holderId,
     });
     expect(queries).toBe(1);
     await resolver.resolveAccounts([alice.accountId, aliceJpy]);

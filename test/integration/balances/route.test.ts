@@ -6,6 +6,7 @@
  * `?balanceToken=` makes the read reflect that posting, and a malformed token is a 400
  * `invalid_balance_token`.
  */
+import { NO_TENANTS } from '../../support/http/keys';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cachedBalanceRoutes } from '../../../bridge/src/balances/routes';
@@ -35,7 +36,7 @@ beforeAll(async () => {
   reader = newReader(world, { instanceId: 'route' });
   await reader.start();
   const router = new Router();
-  cachedBalanceRoutes(router, reader);
+  cachedBalanceRoutes(router, reader, NO_TENANTS);
   const log = createLogger('silent');
   server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;

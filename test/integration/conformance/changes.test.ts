@@ -22,6 +22,7 @@ import {
 } from '../../../events/change';
 import { startEngineFeed } from '../../../changefeed/engine-feed';
 import { openEngineClient, type EngineClientLedger } from '../../../ledger/engine/client';
+import { randomEngineSecret } from '../../../ledger/engine/handshake';
 import { CHANGE_EVENTS_MAX } from '../../../ledger/engine/changes';
 import { type EngineServer, startEngineServer } from '../../../ledger/engine/server';
 import { openTigerBeetleLedger } from '../../../ledger/tigerbeetle/client';
@@ -71,9 +72,11 @@ describeWithCluster('change events: the engine as TigerBeetle publishes them', (
       clusterId: BigInt(process.env.TB_CLUSTER_ID ?? '0'),
       addresses,
     });
-    server = await startEngineServer({ dataDir, fsync: false, port: 0, log: SILENT });
+    const secret = randomEngineSecret();
+    server = await startEngineServer({ dataDir, fsync: false, port: 0, log: SILENT, secret });
     engine = await openEngineClient({
       address: `${server.address.host}:${server.address.port}`,
+      secret,
     });
     tap = await ExchangeTap.open(stackSettings.amqpUrl, EXCHANGE);
     [clusterRun, engineRun] = await Promise.all([

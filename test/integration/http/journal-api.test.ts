@@ -9,7 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { decodeOutcome } from '../../../events/schema';
 import type { JournalOutcomeEventV1 } from '../../../events/schema';
 import { PLAN_CASES, SCHEMA_CASES, validBody } from '../../support/journal/cases';
-import { type Answer, call, type Harness, startHarness } from '../../support/http/harness';
+import { type Answer, call, type Harness, startHarness, withKey } from '../../support/http/harness';
 
 let h: Harness;
 let base: string;
@@ -130,7 +130,7 @@ describe('POST /api/journal', () => {
     const token = res.headers.get('balance-token')!;
     expect(token).toMatch(/^\d+$/);
     const consistent = await fetch(`${base}/api/balance/${id('revenue')}`, {
-      headers: { 'balance-token': token },
+      headers: withKey({ 'balance-token': token }),
     });
     expect(((await consistent.json()) as { balance: string }).balance).toBe('1500');
   });
@@ -512,7 +512,7 @@ describe('outcome events', () => {
 describe('monitoring', () => {
   it('/metrics reports the read replica and the routes by pattern', async () => {
     await h.bridge.monitor.tick();
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${base}/metrics`, { headers: withKey() })).text();
     expect(text).toMatch(/^ledger_bridge_dependency_up\{dependency="replica1"\} 1$/m);
     expect(text).toMatch(/^ledger_bridge_replica_lag_seconds\{replica="replica1"\} [0-9.e-]+$/m);
     expect(text).toContain('route="/api/balance/:accountId"');

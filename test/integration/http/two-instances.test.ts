@@ -9,8 +9,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomEngineSecret } from '../../../ledger/engine/handshake';
 import { type EngineServer, startEngineServer } from '../../../ledger/engine/server';
-import { call, type Harness, startHarness } from '../../support/http/harness';
+import { call, type Harness, startHarness, withKey } from '../../support/http/harness';
 
 let engine: EngineServer | undefined;
 let engineDir: string | undefined;
@@ -24,13 +25,15 @@ let deaf: Harness;
 async function sharedLedgerEnv(): Promise<Record<string, string>> {
   if (process.env.TB_ADDRESSES !== undefined && process.env.TB_ADDRESSES !== '') return {};
   engineDir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-shared-'));
+  const secret = randomEngineSecret();
   engine = await startEngineServer({
     dataDir: engineDir,
     fsync: false,
     host: '127.0.0.1',
     port: 0,
+    secret,
   });
-  return { ENGINE_ADDRESS: `127.0.0.1:${engine.address.port}` };
+  return { ENGINE_ADDRESS: `127.0.0.1:${engine.address.port}`, ENGINE_SECRET: secret };
 }
 
 beforeAll(async () => {
@@ -53,7 +56,7 @@ afterAll(async () => {
 
 const balanceOf = async (base: string, accountId: string, token?: string) => {
   const res = await fetch(`${base}/api/balance/${accountId}`, {
-    headers: token === undefined ? {} : { 'balance-token': token },
+    headers: withKey(token === undefined ? {} : { 'balance-token': token }),
   });
   expect(res.status).toBe(200);
   return (await res.json()) as { balance: string; cache: { level: string } };

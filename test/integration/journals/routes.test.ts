@@ -5,6 +5,7 @@
  * waits until the projection's checkpoint passes the token's offset, answers 425 with the current
  * position when the wait runs out, and 400 for a garbage token; the token codec round-trips.
  */
+import { NO_TENANTS } from '../../support/http/keys';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -46,13 +47,17 @@ beforeAll(async () => {
   }));
   await withTransaction(db.pool, (tx) => new JournalStoreProjection().apply(tx, events));
   const router = new Router();
-  journalReadRoutes(router, {
-    pick: () => db.pool,
-    topic: TOPIC,
-    groupId: GROUP,
-    consistencyWaitMs: 300,
-    partitions: { countFor: async () => PARTITIONS },
-  });
+  journalReadRoutes(
+    router,
+    {
+      pick: () => db.pool,
+      topic: TOPIC,
+      groupId: GROUP,
+      consistencyWaitMs: 300,
+      partitions: { countFor: async () => PARTITIONS },
+    },
+    NO_TENANTS,
+  );
   const log = pino({ level: 'silent' });
   server = http.createServer((req, res) => {
     const url = req.url ?? '/';

@@ -14,6 +14,7 @@ import { disposableDatabaseEnv, resetDisposableDatabase } from '../../../core/po
 import { startBridge, type RunningBridge } from '../../../bridge/src/bridge';
 import { type Config, loadConfig } from '../../../core/config';
 import { createLogger } from '../../../core/logger';
+import { bearer, mintKey } from './keys';
 
 const TEST_DATABASE = 'ledger_test';
 
@@ -26,6 +27,8 @@ export interface Harness {
   /** A prefix that makes ids unique to this run (the database outlives test runs). */
   run: string;
   dataDir: string;
+  /** An API key with every scope, in this run's database; `call` sends it unless told not to. */
+  key: string;
   /** Stops the bridge (once; later calls wait for the first). */
   stop(): Promise<void>;
   /** Stops the bridge and deletes its engine directory. */
@@ -66,6 +69,8 @@ export async function startHarness(
   const config = loadConfig(env);
   if (options.joining === undefined) await resetDisposableDatabase(config.DATABASE_DIRECT_URL);
   const bridge = await startBridge(config, createLogger(config.LOG_LEVEL));
+  const key = options.joining?.key ?? (await mintKey(config.DATABASE_DIRECT_URL));
+  harnessKey = key;
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => (stopping ??= bridge.stop());
   return {
@@ -75,6 +80,7 @@ export async function startHarness(
     topic,
     run,
     dataDir,
+    key,
     stop,
     dispose: async () => {
       await stop();
@@ -89,6 +95,20 @@ export interface Answer {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** The key of the last harness started in this test file: `call` and `withKey` send it. */
+let harnessKey: string | undefined;
+
+/** The harness's key as request headers, merged into `headers`. */
+export function withKey(headers: Record<string, string> = {}): Record<string, string> {
+  if (harnessKey === undefined) throw new Error('withKey: no harness started in this file');
+  return { ...bearer(harnessKey), ...headers };
+}
+
+export interface CallOptions {
+  /** The key to send; null: none; omitted: the harness's. */
+  key?: string | null;
+}
+
 /** `body` is sent as JSON; `raw` sends bytes as they are, with the given content type. */
 export async function call(
   base: string,
@@ -96,15 +116,19 @@ export async function call(
   route: string,
   body?: unknown,
   raw?: { text: string; contentType: string },
+  options: CallOptions = {},
 ): Promise<Answer> {
   const init: RequestInit = { method };
+  const key = options.key === undefined ? harnessKey : options.key;
+  const headers: Record<string, string> = key === null || key === undefined ? {} : bearer(key);
   if (raw !== undefined) {
     init.body = raw.text;
-    init.headers = { 'content-type': raw.contentType };
+    headers['content-type'] = raw.contentType;
   } else if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
+    headers['content-type'] = 'application/json';
   }
+  init.headers = headers;
   const res = await fetch(base + route, init);
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text === '' ? null : JSON.parse(text) };

@@ -33,6 +33,7 @@ export function ref(accountId: string, asset: string): AccountRef {
     ledger: ledgers[asset]!,
     asset,
     scale: asset === 'BTC' ? 8 : 2,
+    holderId: 'holder',
   };
 }
 

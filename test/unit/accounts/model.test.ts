@@ -72,7 +72,7 @@ describe('parseCreateAccount', () => {
   });
 
   it.each([
-    ['not an object', 'nope', undefined],
+    ['not an object', 'nope', 'body'],
     ['an empty account id', { ...valid, accountId: '' }, 'accountId'],
     ['a space in the account id', { ...valid, accountId: 'a b' }, 'accountId'],
     ['a 129-character account id', { ...valid, accountId: 'a'.repeat(129) }, 'accountId'],
@@ -84,13 +84,14 @@ describe('parseCreateAccount', () => {
     ['a missing holder', { ...valid, holderId: undefined }, 'holderId'],
     ['an asset code with a space', { ...valid, asset: 'US D' }, 'asset'],
     ['a numeric account type', { ...valid, accountType: 7 }, 'accountType'],
-    ['an unknown flag', { ...valid, flags: { linked: true } }, 'flags'],
+    ['an unknown flag', { ...valid, flags: { linked: true } }, 'flags.linked'],
     ['a non-boolean flag', { ...valid, flags: { history: 'yes' } }, 'flags.history'],
     ['metadata that is an array', { ...valid, metadata: [1] }, 'metadata'],
     ['metadata over 4 KiB', { ...valid, metadata: { big: 'x'.repeat(5000) } }, 'metadata'],
     ['a NUL inside metadata', { ...valid, metadata: { a: ['\u0000'] } }, 'metadata'],
     ['a lone surrogate in a metadata key', { ...valid, metadata: { 'k\ud800': 1 } }, 'metadata'],
-    ['an unknown field', { ...valid, balance: 5 }, undefined],
+    ['an unknown field', { ...valid, balance: 5 }, 'balance'],
+    ['a missing name', { ...valid, name: undefined }, 'name'],
   ])('refuses %s with 400 invalid_input', (_label, input, field) => {
     let caught: unknown;
     try {
@@ -100,7 +101,8 @@ describe('parseCreateAccount', () => {
     }
     expect(caught).toBeInstanceOf(AccountError);
     expect(caught).toMatchObject({ code: 'invalid_input', httpStatus: 400 });
-    if (field !== undefined) expect((caught as AccountError).field).toBe(field);
+    expect((caught as AccountError).field).toBe(field);
+    expect((caught as AccountError).message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: `));
   });
 
   it('checks an account id on its own', () => {
@@ -129,6 +131,10 @@ describe('error tables', () => {
       invalid_input: 400,
       account_not_found: 404,
       account_conflict: 409,
+      asset_conflict: 409,
+      account_type_conflict: 409,
+      ledger_in_use: 409,
+      tb_code_in_use: 409,
       unknown_asset: 422,
       unknown_account_type: 422,
       ledger_unavailable: 503,

@@ -9,10 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openEngineClient } from '../../../ledger/engine/client';
+import { randomEngineSecret } from '../../../ledger/engine/handshake';
 import { type EngineServer, startEngineServer } from '../../../ledger/engine/server';
 import { defineLedgerConformance } from '../../support/conformance/suite';
 
 const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-conformance-tcp-'));
+const secret = randomEngineSecret();
 let server: EngineServer | undefined;
 
 afterAll(async () => {
@@ -21,7 +23,7 @@ afterAll(async () => {
 });
 
 defineLedgerConformance('embedded engine over TCP', async () => {
-  server = await startEngineServer({ dataDir: path.join(dataRoot, 'engine'), port: 0 });
+  server = await startEngineServer({ dataDir: path.join(dataRoot, 'engine'), port: 0, secret });
   const { host, port } = server.address;
-  return openEngineClient({ address: `${host}:${port}`, requestTimeoutMs: 30_000 });
+  return openEngineClient({ address: `${host}:${port}`, secret, requestTimeoutMs: 30_000 });
 });

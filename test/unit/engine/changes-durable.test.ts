@@ -14,6 +14,7 @@ import { Operation } from 'tigerbeetle-node/dist/bindings';
 import { CHANGE_EVENTS_MAX } from '../../../ledger/engine/changes';
 import { CHANGE_EVENTS_FILTER_BYTES } from '../../../ledger/engine/change-codec';
 import { openEngineClient } from '../../../ledger/engine/client';
+import { authenticate, engineKey, randomEngineSecret } from '../../../ledger/engine/handshake';
 import { EmbeddedLedger } from '../../../ledger/engine/ledger';
 import { requestHeader } from '../../../ledger/engine/protocol';
 import { startEngineServer } from '../../../ledger/engine/server';
@@ -90,14 +91,16 @@ it('a reopened ledger answers get_change_events exactly as before, same identity
 }, 20_000);
 
 it('the server answers get_change_events in TigerBeetle layout as the ledger does', async () => {
+  const secret = randomEngineSecret();
   const server = await startEngineServer({
     dataDir: path.join(root, 'server'),
     fsync: false,
     port: 0,
     log: SILENT,
+    secret,
   });
   const address = `${server.address.host}:${server.address.port}`;
-  const client = await openEngineClient({ address });
+  const client = await openEngineClient({ address, secret });
   try {
     await scenario(server.ledger);
     const local = await server.ledger.changes(0n, CHANGE_EVENTS_MAX);
@@ -112,7 +115,7 @@ it('the server answers get_change_events in TigerBeetle layout as the ledger doe
       code: 'invalid_event',
     });
     // A filter with an upper bound (which the engine does not take) costs the connection.
-    expect(await sendsRawFilter(address, 1n)).toBe('closed');
+    expect(await sendsRawFilter(address, secret, 1n)).toBe('closed');
     expect(await client.changes(0n, 1)).toEqual([local[0]]);
   } finally {
     await client.close();
@@ -120,22 +123,31 @@ it('the server answers get_change_events in TigerBeetle layout as the ledger doe
   }
 }, 20_000);
 
-/** Sends a get_change_events frame with `timestampMax` by hand: 'closed' or 'answered'. */
-function sendsRawFilter(address: string, timestampMax: bigint): Promise<'closed' | 'answered'> {
+/**
+ * Sends a get_change_events frame with `timestampMax` by hand, after the handshake:
+ * 'closed' or 'answered'.
+ */
+async function sendsRawFilter(
+  address: string,
+  secret: string,
+  timestampMax: bigint,
+): Promise<'closed' | 'answered'> {
   const [host, port] = address.split(':');
+  const socket = net.connect({ host, port: Number(port) });
+  socket.on('error', () => undefined);
+  await new Promise((connected) => socket.once('connect', connected));
+  await authenticate(socket, engineKey(secret), address);
   return new Promise((done) => {
-    const socket = net.connect({ host, port: Number(port) }, () => {
-      const filter = Buffer.alloc(CHANGE_EVENTS_FILTER_BYTES);
-      filter.writeUInt32LE(1, 16);
-      filter.writeBigUInt64LE(timestampMax, 8);
-      socket.write(requestHeader(1, Operation.get_change_events, filter.length));
-      socket.write(filter);
-    });
     socket.on('data', () => {
       socket.destroy();
       done('answered');
     });
     socket.on('close', () => done('closed'));
-    socket.on('error', () => undefined);
+    socket.resume();
+    const filter = Buffer.alloc(CHANGE_EVENTS_FILTER_BYTES);
+    filter.writeUInt32LE(1, 16);
+    filter.writeBigUInt64LE(timestampMax, 8);
+    socket.write(requestHeader(1, Operation.get_change_events, filter.length));
+    socket.write(filter);
   });
 }

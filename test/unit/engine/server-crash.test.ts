@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { openEngineClient } from '../../../ledger/engine/client';
+import { randomEngineSecret } from '../../../ledger/engine/handshake';
 import {
   BATCH_EVENTS_MAX,
   CreateAccountStatus,
@@ -32,6 +33,7 @@ const START_TIMEOUT_MS = 20_000;
 
 let dataDir: string;
 const children: ChildProcess[] = [];
+const secret = randomEngineSecret();
 
 beforeAll(() => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-server-crash-'));
@@ -50,6 +52,7 @@ async function startServer(): Promise<{ child: ChildProcess; address: string }> 
       ENGINE_DATA_DIR: dataDir,
       ENGINE_ADDRESS: '127.0.0.1:0',
       ENGINE_CHANGE_FEED: 'off',
+      ENGINE_SECRET: secret,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -112,7 +115,11 @@ it(
   'kill -9 of the server process loses no acknowledged transfer',
   async () => {
     const first = await startServer();
-    const ledger = await openEngineClient({ address: first.address, requestTimeoutMs: 10_000 });
+    const ledger = await openEngineClient({
+      address: first.address,
+      secret,
+      requestTimeoutMs: 10_000,
+    });
     const accounts = Array.from({ length: ACCOUNTS }, () => account());
     const created = await ledger.createAccounts(accounts);
     expect(created.every((r) => r.status === CreateAccountStatus.created)).toBe(true);
@@ -126,7 +133,11 @@ it(
     expect(acked.length).toBeGreaterThanOrEqual(ACKS_BEFORE_KILL_MIN * BATCH_TRANSFERS);
 
     const second = await startServer();
-    const reader = await openEngineClient({ address: second.address, requestTimeoutMs: 10_000 });
+    const reader = await openEngineClient({
+      address: second.address,
+      secret,
+      requestTimeoutMs: 10_000,
+    });
     try {
       for (let i = 0; i < acked.length; i += BATCH_EVENTS_MAX) {
         const chunk = acked.slice(i, i + BATCH_EVENTS_MAX);

@@ -5,6 +5,7 @@
  * rejects them `unavailable`, and their retries with the same ids answer `exists`; a server that
  * never answers turns into `unavailable` at the timeout; malformed and oversized frames close only
  * the connection that sent them, with a logged reason, while the server keeps serving others.
+ * Every connection here passes the handshake (./server-handshake.test.ts proves its refusals).
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Operation } from 'tigerbeetle-node/dist/bindings';
 import { openEngineClient } from '../../../ledger/engine/client';
+import { authenticate, engineKey, randomEngineSecret } from '../../../ledger/engine/handshake';
 import {
   CreateAccountStatus,
   CreateTransferStatus,
@@ -33,6 +35,7 @@ import {
 import { account, transfer } from '../../support/conformance/fixtures';
 
 const TEST_TIMEOUT_MS = 20_000;
+const secret = randomEngineSecret();
 
 let dataRoot: string;
 let server: EngineServer;
@@ -50,7 +53,7 @@ function addressOf(s: EngineServer): string {
 }
 
 async function client(address = addressOf(server), requestTimeoutMs = 5_000): Promise<Ledger> {
-  const ledger = await openEngineClient({ address, requestTimeoutMs });
+  const ledger = await openEngineClient({ address, secret, requestTimeoutMs });
   opened.push(ledger);
   return ledger;
 }
@@ -75,7 +78,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 beforeEach(async () => {
   dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-server-'));
-  server = await startEngineServer({ dataDir: dataRoot, port: 0, log });
+  server = await startEngineServer({ dataDir: dataRoot, port: 0, log, secret });
   warnings.length = 0;
 });
 
@@ -134,7 +137,7 @@ describe('faults', () => {
       await server.close();
       // Made while the server is down: it waits for the reconnection, within its timeout.
       const during = codeOf(ledger.lookupAccounts([a]));
-      server = await startEngineServer({ dataDir: dataRoot, port, log });
+      server = await startEngineServer({ dataDir: dataRoot, port, log, secret });
       expect(await during).toBe('resolved');
       const t = transfer({ debit_account_id: a, credit_account_id: b, amount: 3n });
       const results = await retryUnavailable(() => ledger.createTransfers([t]));
@@ -267,9 +270,12 @@ async function rawConnection(port: number): Promise<{
     socket.once('error', reject);
   });
   socket.on('error', () => undefined);
+  const rest = await authenticate(socket, engineKey(secret), `127.0.0.1:${port}`);
   const waiting: ((frame: Buffer) => void)[] = [];
   const reader = new FrameReader(REPLY_HEADER_BYTES, (frame) => waiting.shift()?.(frame));
   socket.on('data', (chunk: Buffer) => reader.push(chunk));
+  reader.push(rest);
+  socket.resume();
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return {
     socket,

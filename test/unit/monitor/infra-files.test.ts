@@ -13,6 +13,15 @@ import { createWorkerMetrics } from '../../../projections/src/metrics';
 import { createRelayMetrics } from '../../../changefeed/metrics';
 import { zeroRelayStats } from '../../../changefeed/relay';
 
+const zeroKind = () => ({
+  chains: 0,
+  events: 0,
+  rejectedOverloaded: 0,
+  rejectedDraining: 0,
+  rejectedInvalid: 0,
+  chainsTimedOut: 0,
+});
+
 const INFRA = path.resolve(__dirname, '..', '..', '..', 'infra');
 const read = (file: string): string => fs.readFileSync(path.join(INFRA, file), 'utf8');
 
@@ -34,6 +43,7 @@ async function exportedNames(): Promise<Set<string>> {
       chainsTimedOut: 0,
       queuedEvents: 0,
       inflight: 0,
+      byKind: { journal: zeroKind(), raw: zeroKind() },
     },
   });
   const worker = createWorkerMetrics(

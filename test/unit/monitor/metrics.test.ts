@@ -54,6 +54,14 @@ describe('bridge /metrics', () => {
     const ledger = instrumentLedger(fakeLedger as unknown as Ledger, m);
     await ledger.createTransfers(new Array(7).fill({}) as never);
 
+    const kind = {
+      chains: 0,
+      events: 0,
+      rejectedOverloaded: 0,
+      rejectedDraining: 0,
+      rejectedInvalid: 0,
+      chainsTimedOut: 0,
+    };
     const stats = {
       requests: 1,
       events: 7,
@@ -66,6 +74,10 @@ describe('bridge /metrics', () => {
       chainsTimedOut: 2,
       queuedEvents: 5,
       inflight: 1,
+      byKind: {
+        journal: { ...kind, chains: 1, events: 4, rejectedOverloaded: 3, chainsTimedOut: 2 },
+        raw: { ...kind, chains: 1, events: 3, rejectedInvalid: 1 },
+      },
     };
     batcherMetrics(m, { stats });
 
@@ -126,10 +138,18 @@ describe('bridge /metrics', () => {
     expect(sample(families, 'ledger_bridge_cache_hits_total', { level: 'l2' })?.value).toBe('0');
     expect(sample(families, 'ledger_bridge_cache_misses_total')?.value).toBe('1');
     expect(sample(families, 'ledger_bridge_batcher_queued_events')?.value).toBe('5');
-    expect(
-      sample(families, 'ledger_bridge_batcher_rejected_total', { reason: 'overloaded' })?.value,
-    ).toBe('3');
-    expect(sample(families, 'ledger_bridge_batcher_chains_timed_out_total')?.value).toBe('2');
+    const batcher = (name: string, labels: Record<string, string>) =>
+      sample(families, `ledger_bridge_batcher_${name}`, labels)?.value;
+    expect(batcher('rejected_total', { reason: 'overloaded', kind: 'journal' })).toBe('3');
+    expect(batcher('rejected_total', { reason: 'overloaded', kind: 'raw' })).toBe('0');
+    expect(batcher('rejected_total', { reason: 'invalid', kind: 'raw' })).toBe('1');
+    expect(batcher('chains_timed_out_total', { kind: 'journal' })).toBe('2');
+    expect(batcher('chains_timed_out_total', { kind: 'raw' })).toBe('0');
+    // Journals and raw requests share the batcher; their chains and transfers are told apart.
+    expect(batcher('chains_total', { kind: 'journal' })).toBe('1');
+    expect(batcher('chains_total', { kind: 'raw' })).toBe('1');
+    expect(batcher('events_total', { kind: 'journal' })).toBe('4');
+    expect(batcher('events_total', { kind: 'raw' })).toBe('3');
     expect(
       sample(families, 'ledger_bridge_dependency_up', { dependency: 'pgbouncer' })?.value,
     ).toBe('1');
@@ -145,9 +165,13 @@ describe('bridge /metrics', () => {
 
     // Counters from the batcher's stats advance by the difference at the next scrape.
     stats.rejectedOverloaded = 10;
+    stats.byKind.journal.rejectedOverloaded = 10;
     const again = parsePrometheusTextFormat(await m.registry.metrics());
     expect(
-      sample(again, 'ledger_bridge_batcher_rejected_total', { reason: 'overloaded' })?.value,
+      sample(again, 'ledger_bridge_batcher_rejected_total', {
+        reason: 'overloaded',
+        kind: 'journal',
+      })?.value,
     ).toBe('10');
     // Never a raw path: every route label is a pattern.
     for (const s of family(again, 'ledger_bridge_http_requests_total').metrics) {

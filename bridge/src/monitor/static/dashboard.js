@@ -107,9 +107,27 @@ function renderSlos(report, alerts) {
     'updated ' + new Date(report.at).toLocaleTimeString() + ' · ' + firing + ' · ';
 }
 
+// The data needs an API key with monitor:read. The page takes it from its URL fragment
+// (/dashboard#key=lbk_…: a fragment is never sent to a server nor written to its logs), keeps it
+// for this tab only, and removes it from the address bar.
+const KEY_STORAGE = 'ledger-bridge.monitor-key';
+const fragmentKey = new URLSearchParams(location.hash.slice(1)).get('key');
+if (fragmentKey) {
+  sessionStorage.setItem(KEY_STORAGE, fragmentKey);
+  history.replaceState(null, '', location.pathname + location.search);
+}
+
 async function poll() {
   try {
-    const res = await fetch('/dashboard/data?since=' + since, { cache: 'no-store' });
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    const res = await fetch('/dashboard/data?since=' + since, {
+      cache: 'no-store',
+      headers: key ? { authorization: 'Bearer ' + key } : {},
+    });
+    if (res.status === 401 || res.status === 403) {
+      const refusal = await res.json();
+      throw new Error(refusal.error.code + ': open /dashboard#key=<an API key with monitor:read>');
+    }
     const data = await res.json();
     for (const p of data.points) points.push(p);
     if (points.length > HISTORY_POINTS) points.splice(0, points.length - HISTORY_POINTS);

@@ -127,10 +127,10 @@ const ROWS: Row[] = [
   ['an unknown asset', { asset: 'XYZ' }, 422, 'unknown_asset'],
   ['an asset in lower case', { asset: 'usd' }, 422, 'unknown_asset'],
   ['an asset of 33 characters', { asset: 'A'.repeat(33) }, 400, 'invalid_input', 'asset'],
-  ['an unknown flag', { flags: { admin: true } }, 400, 'invalid_input', 'flags'],
+  ['an unknown flag', { flags: { admin: true } }, 400, 'invalid_input', 'flags.admin'],
   ['a flag that is a string', { flags: { history: 'yes' } }, 400, 'invalid_input', 'flags.history'],
   ['flags an array', { flags: [true] }, 400, 'invalid_input', 'flags'],
-  ['an unknown field', { balance: 1_000_000 }, 400, 'invalid_input'],
+  ['an unknown field', { balance: 1_000_000 }, 400, 'invalid_input', 'balance'],
 ];
 
 export const ACCOUNT_CASES: HostileCase[] = [

@@ -6,7 +6,10 @@
  * API registers.
  */
 import { gzipSync } from 'node:zlib';
-import { ACCOUNT_BODY_BYTES_MAX } from '../../../../bridge/src/accounts/routes';
+import {
+  ACCOUNT_BODY_BYTES_MAX,
+  REGISTRY_BODY_BYTES_MAX,
+} from '../../../../bridge/src/accounts/routes';
 import { BODY_DEPTH_MAX } from '../../../../bridge/src/http/body';
 import { BULK_BODY_BYTES_MAX, JOURNAL_BODY_BYTES_MAX } from '../../../../bridge/src/journal/routes';
 import { TRANSFERS_BODY_BYTES_MAX } from '../../../../bridge/src/transfers/routes';
@@ -34,6 +37,8 @@ export interface RouteSpec {
   bodyBytesMax?: number;
   /** What an empty body answers, when the route takes one (else invalid_json at 0). */
   emptyBody?: Answer;
+  /** The path's Allow header, when another route takes another method on the same path. */
+  allow?: string;
 }
 
 const invalidAccountId = { status: 400, code: 'invalid_input', field: 'accountId' };
@@ -161,6 +166,25 @@ export const ROUTES: RouteSpec[] = [
     answer: { status: 400, code: 'invalid_input', field: 'accountId' },
     bodyBytesMax: ACCOUNT_BODY_BYTES_MAX,
   },
+  // The registry: a GET and a POST on each path.
+  ...['/api/assets', '/api/account-types'].flatMap((pattern): RouteSpec[] => [
+    {
+      method: 'GET',
+      pattern,
+      path: () => pattern,
+      answer: { status: 200, code: null },
+      allow: 'GET, POST, HEAD',
+    },
+    {
+      method: 'POST',
+      pattern,
+      path: () => pattern,
+      sample: () => ({}),
+      answer: { status: 400, code: 'invalid_input', field: 'code' },
+      bodyBytesMax: REGISTRY_BODY_BYTES_MAX,
+      allow: 'GET, POST, HEAD',
+    },
+  ]),
 ];
 
 const WRONG_METHODS = ['PUT', 'DELETE', 'PATCH', 'OPTIONS'];
@@ -168,8 +192,10 @@ const WRONG_METHODS = ['PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 /** Classes of every route: methods, query, path, HEAD and absolute-form. */
 function everyRouteCases(spec: RouteSpec): HostileCase[] {
   const route = `${spec.method} ${spec.pattern}`;
-  const allow = spec.method === 'GET' ? 'GET, HEAD' : 'POST';
-  const methods = [...WRONG_METHODS, spec.method === 'GET' ? 'POST' : 'GET'];
+  const allow = spec.allow ?? (spec.method === 'GET' ? 'GET, HEAD' : 'POST');
+  const methods = [...WRONG_METHODS, spec.method === 'GET' ? 'POST' : 'GET'].filter(
+    (method) => !allow.split(', ').includes(method),
+  );
   const at = (name: string, request: (w: World) => RawRequest, answer: Answer): HostileCase => ({
     name: `${route}: ${name}`,
     route,

@@ -17,7 +17,10 @@ export interface World {
   firstTransferNs: bigint;
   /** A statement cursor of `id('cash')`, as the API issued it. */
   cursor: string;
-  send(request: RawRequest): Promise<RawAnswer>;
+  /** The world's API key (every scope). */
+  key: string;
+  /** Sends the request with the world's API key, unless `anonymous` (or it carries its own). */
+  send(request: RawRequest, anonymous?: boolean): Promise<RawAnswer>;
 }
 
 export interface HostileCase {
@@ -33,6 +36,8 @@ export interface HostileCase {
   field?: string;
   /** Runs before the request (e.g. makes the hold the case resolves). */
   setup?: (w: World) => Promise<void>;
+  /** Sent without the world's API key. */
+  anonymous?: boolean;
   /** Further assertions on the answer. */
   check?: (answer: RawAnswer, w: World) => void;
 }
@@ -122,10 +127,30 @@ async function untilProjected(
   }
 }
 
+/**
+ * The request with the world's API key, unless it carries an Authorization header of its own (a
+ * case about keys). A request written as raw bytes gets the header after its first line.
+ */
+function withAuthorization(request: RawRequest, key: string): RawRequest {
+  const header = `Authorization: Bearer ${key}`;
+  if (request.bytes !== undefined) {
+    const bytes = Buffer.from(request.bytes as string, 'latin1');
+    const lineEnd = bytes.indexOf('\r\n');
+    if (lineEnd === -1 || /\r\nauthorization:/i.test(bytes.toString('latin1'))) return request;
+    const head = bytes.subarray(0, lineEnd + 2);
+    const rest = bytes.subarray(lineEnd + 2);
+    return { ...request, bytes: Buffer.concat([head, Buffer.from(`${header}\r\n`), rest]) };
+  }
+  const headers = request.headers ?? {};
+  if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) return request;
+  return { ...request, headers: { Authorization: `Bearer ${key}`, ...headers } };
+}
+
 /** Makes the world through the API: its accounts, two journals on cash, a statement cursor. */
-export async function prepareWorld(base: string, run: string): Promise<World> {
+export async function prepareWorld(base: string, run: string, key: string): Promise<World> {
   const id = (name: string) => `${run}-${name}`;
-  const send = (request: RawRequest) => sendRaw(base, request);
+  const send = (request: RawRequest, anonymous = false) =>
+    sendRaw(base, anonymous ? request : withAuthorization(request, key));
   for (const [name, [accountType, asset]] of Object.entries(WORLD_ACCOUNTS)) {
     const body = { accountId: id(name), name, holderId: id('holder'), accountType, asset };
     await createAccount({ send }, body);
@@ -152,6 +177,7 @@ export async function prepareWorld(base: string, run: string): Promise<World> {
   return {
     base,
     run,
+    key,
     id,
     posted: {
       journalId: id('world-2'),

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { loadConfig } from '../../core/config';
-import { createDirectPool } from '../../core/postgres/pool';
+import { loadConfig } from './config';
+import { createDirectPool } from './postgres/pool';
 
 /**
  * Where the operator commands read their environment and write their lines: the process by
