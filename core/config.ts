@@ -139,7 +139,7 @@ const schema = z.object({
   /**
    * Tokens taken from Redis in leases (bridge/src/access/rate-limit-lease.ts): a Redis call per
    * lease, N instances admitting at most N × lease beyond a bucket; false: a call per check,
-   * exact, ~21,000 checks/s at most on 2 cores.
+   * exact, ~20,000 checks/s at most on 2 cores.
    */
   RATE_LIMIT_LEASES: boolean.default(true),
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('lb:rl:'),

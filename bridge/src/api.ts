@@ -26,6 +26,8 @@ import { monitorRoutes } from './monitor/routes';
 import { statementRoutes } from './statements/routes';
 import { contractRoutes } from './contract/routes';
 import type { AccessCheck } from './access/authorize';
+import { isScope } from './access/scopes';
+import { assert } from '../../core/assert';
 
 export interface ApiDeps {
   journals: JournalService;
@@ -51,8 +53,13 @@ export interface ApiDeps {
 
 export function createApi(deps: ApiDeps): http.RequestListener {
   const monitor = deps.monitor;
+  const router = apiRouter(deps);
+  // A route naming a scope no key can hold would refuse everyone: refused at start instead.
+  for (const { method, pattern, access } of router.routes()) {
+    assert(access === 'public' || isScope(access.scope), `${method} ${pattern}: unknown scope`);
+  }
   return createHandler({
-    router: apiRouter(deps),
+    router,
     authorize: deps.authorize,
     log: deps.log,
     observe:

@@ -7,9 +7,9 @@
  * - Size: leaseTokensFor. A check that finds the lease short queues behind the one fetch in
  *   flight for its bucket (never N fetches); that fetch asks for max(lease, what the queued
  *   checks lack) and takes nothing unless Redis holds what the smallest of them lacks.
- * - Partial grant: the lease is what Redis granted. Checks it does not cover are refused when
- *   Redis's answer shows it cannot cover them either, Retry-After from that answer; others (they
- *   came after the fetch was sent) wait for the next fetch.
+ * - Partial grant: the lease is what Redis granted, and checks it does not cover are refused,
+ *   Retry-After from Redis's answer (it holds less than a token more). After a full grant, the
+ *   checks it does not cover came after it was asked for: they wait for the next fetch.
  * - Refusal without a call: Redis's bucket at its last answer, refilled at the rule's rate since,
  *   bounds what it holds now (other instances only take), so a check that bound cannot cover is
  *   refused here. It is stricter than Redis by at most one round trip of refill (the answer is
@@ -177,26 +177,30 @@ export class LeasedBuckets {
     lease.redisTokens = grant.tokens;
     lease.answeredAtMs = nowMs;
     lease.expiresAtMs = nowMs + this.options.ttlMs;
-    this.settle(bucket, scope, rule, lease, waiters, nowMs);
+    this.settle(bucket, scope, rule, lease, waiters, granted < want, nowMs);
   }
 
-  /** Serves what the lease covers, refuses what Redis cannot cover, fetches again for the rest. */
+  /**
+   * Serves what the lease covers; refuses the rest when Redis was short (it granted less than
+   * asked) or cannot cover them; fetches again for the others. Those came after the fetch was
+   * sent (a full grant covers every check it counted), so a check waits on two fetches at most.
+   */
   private settle(
     bucket: string,
     scope: string,
     rule: RateLimitRule,
     lease: Lease,
     waiters: Waiter[],
+    short: boolean,
     nowMs: number,
   ): void {
     for (const waiter of waiters) {
       if (lease.tokens >= waiter.cost) {
         lease.tokens -= waiter.cost;
         waiter.resolve(this.decided(lease, rule, waiter.cost, true, nowMs));
-      } else if (!this.redisMayCover(lease, rule, waiter.cost, nowMs)) {
+      } else if (short || !this.redisMayCover(lease, rule, waiter.cost, nowMs)) {
         waiter.resolve(this.decided(lease, rule, waiter.cost, false, nowMs));
       } else {
-        // Came after the fetch was sent: it was not counted in what the fetch asked for.
         lease.waiters.push(waiter);
       }
     }
@@ -205,7 +209,7 @@ export class LeasedBuckets {
 
   /** Whether Redis may hold what the lease lacks for `cost` (at most its answer, refilled). */
   private redisMayCover(lease: Lease, rule: RateLimitRule, cost: number, nowMs: number): boolean {
-    return true;
+    return this.redisAtMost(lease, rule, nowMs) + lease.tokens + TOKEN_EPSILON >= cost;
   }
 
   /** Never answered: -Infinity makes the refill infinite, so the bound is a full bucket. */

@@ -7,7 +7,7 @@
  * live in Redis, so the limits hold across bridge instances. Each instance takes tokens from them
  * in leases and serves checks from its lease (rate-limit-lease.ts: one Redis call per lease, not
  * per check; N instances admit at most N × lease beyond the bucket); `leases: false` asks Redis
- * on every check (exact, and ~21,000 checks/s at most on 2 cores). When Redis is unreachable or
+ * on every check (exact, and ~20,000 checks/s at most on 2 cores). When Redis is unreachable or
  * slow a check waits on it at most two command timeouts (the fetch it joined, then its own): it
  * falls back to a bucket in this process, so the API keeps limiting (each instance on its own: N
  * instances admit up to N times the rule) instead of failing or admitting everything, and goes
@@ -52,7 +52,7 @@ export interface RateLimiterOptions {
   redisUrl: string | null;
   /** A stand-in for that Redis (unit tests); redisUrl is then not used. */
   store?: RateLimitStore;
-  /** Tokens taken from Redis in leases (default), or one call per check (exact across instances). */
+  /** Tokens taken from Redis in leases (default), or a call per check (exact across instances). */
   leases?: boolean;
   /** Tokens a lease asks for (leaseTokensFor by default). */
   leaseTokens?: (rule: RateLimitRule) => number;
@@ -245,7 +245,9 @@ function redisOf(options: RateLimiterOptions): RateLimitRedis | null {
 /**
  * The answer's headers for a decision, after draft-ietf-httpapi-ratelimit-headers: the bucket
  * size, whole tokens left, seconds until full, the policy (`<burst>;w=<seconds to fill>`) and,
- * when refused, Retry-After. Lowercase, like every header the bridge sets.
+ * when refused, Retry-After. Lowercase, like every header the bridge sets. With leases, tokens
+ * left are Redis's bucket at its last answer, refilled since, plus this instance's lease, at most
+ * the burst: what this instance could still admit if no other took any.
  */
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
   const headers: Record<string, string> = {

@@ -1,7 +1,10 @@
 /**
  * Proves the rate limiter against real Redis: two limiters (two bridge instances) sharing a bucket
- * admit exactly its burst together, even when their checks race, and the bucket refills on
- * Redis's clock and vanishes when full (PEXPIRE). Against a redis-server this file starts on a
+ * admit exactly its burst together when their checks race, with or without leases (a rule this
+ * small leases one token); with leases of 5, a bucket that refills while both hold leases admits
+ * the burst plus what the leases held (8: under the documented N × lease) and then refuses; a
+ * lease serves a thousand checks per Redis call; the bucket refills on Redis's clock and vanishes
+ * when full (PEXPIRE). Against a redis-server this file starts on a
  * port of its own (the stack's Redis is never disturbed): nothing listening means local buckets
  * at once, still limiting; a hung Redis (SIGSTOP) costs a check at most the command timeout, then
  * is skipped; a killed one likewise; and the limiter goes back to Redis by itself when it returns.
@@ -11,7 +14,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../../core/config';
+import client from 'prom-client';
 import {
+  leaseTokensFor,
   RateLimiter,
   type RateLimiterOptions,
   type RateLimitRule,
@@ -111,13 +116,18 @@ afterAll(async () => {
   admin.disconnect();
 });
 
-describe('shared in Redis', () => {
+describe.each([
+  ['leases', {}],
+  ['a call per check', { leases: false }],
+])('shared in Redis, %s', (_, mode) => {
   it('two instances admit exactly the burst together, even racing', async () => {
-    const a = limiter(STACK_REDIS_URL, { default: TEN }, PATIENT);
-    const b = limiter(STACK_REDIS_URL, { default: TEN }, PATIENT);
+    expect(leaseTokensFor(TEN)).toBe(1);
+    const a = limiter(STACK_REDIS_URL, { default: TEN }, { ...PATIENT, ...mode });
+    const b = limiter(STACK_REDIS_URL, { default: TEN }, { ...PATIENT, ...mode });
     await eventually(() => a.redisHealthy() && b.redisHealthy());
+    const key = `k1${Object.keys(mode).length}`;
     const takes = Array.from({ length: 24 }, (_, i) =>
-      (i % 2 === 0 ? a : b).take('k1', 'journals:write'),
+      (i % 2 === 0 ? a : b).take(key, 'journals:write'),
     );
     const decisions = await Promise.all(takes);
     expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
@@ -129,11 +139,49 @@ describe('shared in Redis', () => {
         .sort((x, y) => x - y),
     ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // One token at 0.01/s: 100 s away, whichever instance is asked.
-    const next = await b.take('k1', 'journals:write');
+    const next = await b.take(key, 'journals:write');
     expect(next).toMatchObject({ allowed: false, remaining: 0, retryAfterSeconds: 100 });
     // Another key and another scope have buckets of their own.
-    expect((await a.take('k2', 'journals:write')).allowed).toBe(true);
-    expect((await a.take('k1', 'balances:read')).allowed).toBe(true);
+    expect((await a.take(`${key}x`, 'journals:write')).allowed).toBe(true);
+    expect((await a.take(key, 'balances:read')).allowed).toBe(true);
+  });
+});
+
+describe('shared in Redis', () => {
+  it('leases: a bucket refilled while leases are held admits burst + what they hold', async () => {
+    const rule = { ratePerSecond: 0.01, burst: 20 };
+    const options = { ...PATIENT, leaseTokens: () => 5 };
+    const a = limiter(STACK_REDIS_URL, { default: rule }, options);
+    const b = limiter(STACK_REDIS_URL, { default: rule }, options);
+    await eventually(() => a.redisHealthy() && b.redisHealthy());
+    await Promise.all([a.take('k8', 's'), b.take('k8', 's')]);
+    // A missing bucket is a full one: the refill of 1,000 s at once, both leases still held (4).
+    await admin.del(`${RUN}k8:s`);
+    const takes = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).take('k8', 's'));
+    const admitted = (await Promise.all(takes)).filter((d) => d.allowed).length;
+    // Beyond the burst: N × (lease − 1) = 8, within the documented N × lease = 10.
+    expect(admitted).toBe(20 + 2 * 4);
+    const after = await Promise.all([a.take('k8', 's'), b.take('k8', 's')]);
+    expect(after.map((d) => [d.allowed, d.retryAfterSeconds])).toEqual([
+      [false, 100],
+      [false, 100],
+    ]);
+  });
+
+  it('leases: a thousand checks per Redis call at the default journal rule', async () => {
+    const registry = new client.Registry();
+    const rule = { ratePerSecond: 20_000, burst: 40_000 };
+    const a = limiter(STACK_REDIS_URL, { default: rule }, { ...PATIENT, registry });
+    await eventually(() => a.redisHealthy());
+    const first = await Promise.all(Array.from({ length: 500 }, () => a.take('k9', 's')));
+    for (let i = 0; i < 1_500; i++) await a.take('k9', 's');
+    expect(first.every((d) => d.allowed && d.source === 'redis')).toBe(true);
+    const text = await registry.metrics();
+    // 500 at once wait for one lease of 1,000; 1,500 one by one spend it and one more.
+    expect(text).toMatch(/rate_limit_redis_calls_total\{scope="s",outcome="granted"\} 2$/m);
+    expect(text).toMatch(
+      /rate_limit_decisions_total\{scope="s",outcome="allowed",source="redis"\} 2000$/m,
+    );
   });
 
   it('keeps the bucket at <prefix><keyId>:<scope>, expiring when it would be full again', async () => {

@@ -349,6 +349,7 @@ class FakeRedis implements RateLimitStore {
   inFlightMax = 0;
   readonly buckets = new Map<string, BucketState>();
   private gates: Array<() => void> = [];
+  private answered = 0;
   constructor(private readonly clock: { nowMs(): number }) {}
   isHealthy = () => this.healthy;
   async take(bucket: string, rule: RateLimitRule, want: number, need: number) {
@@ -371,7 +372,6 @@ class FakeRedis implements RateLimitStore {
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
-  private answered = 0;
   close = async () => undefined;
 }
 
@@ -381,10 +381,11 @@ function leasedLimiter(extra: Partial<RateLimiterOptions> = {}) {
   const redis = new FakeRedis(clock);
   const registry = new client.Registry();
   const rules = { default: { ratePerSecond: 200, burst: 100 } };
-  const options = { rules, redisUrl: null, store: redis, clock, registry, leaseTtlMs: 1_000 };
   // Small caches: the default's 100,000 entries take ~30 ms to allocate, per property run.
-  Object.assign(options, { localBucketsMax: 16 });
-  const limiter = new RateLimiter({ ...options, ...extra });
+  const limiter = new RateLimiter({
+    ...{ rules, redisUrl: null, store: redis, clock, registry },
+    ...{ leaseTtlMs: 1_000, localBucketsMax: 16, ...extra },
+  });
   const metric = async (name: string, labels: string) =>
     Number(
       new RegExp(`^ledger_bridge_rate_limit_${name}\\{${labels}\\} (\\S+)$`, 'm').exec(
@@ -417,7 +418,7 @@ describe('leases', () => {
     expect(await metric('decisions_total', 'scope="s",outcome="allowed",source="redis"')).toBe(11);
   });
 
-  it('keeps one fetch in flight: checks arriving meanwhile wait, then one fetch for all', async () => {
+  it('keeps one fetch in flight: checks arriving meanwhile wait, then one for all', async () => {
     const { redis, take } = leasedLimiter();
     redis.hold = true;
     const all = Promise.all(Array.from({ length: 64 }, () => take()));
@@ -432,7 +433,7 @@ describe('leases', () => {
     expect(redis.inFlightMax).toBe(1);
   });
 
-  it("partial grant: the lease is what was granted, the rest refused by Redis's answer", async () => {
+  it('partial grant: the lease is what was granted, the rest refused by the answer', async () => {
     const { limiter, clock, redis, metric, take } = leasedLimiter();
     redis.buckets.set('lb:rl:k:s', { tokens: 3.5, atMs: clock.now });
     redis.hold = true;
@@ -449,7 +450,7 @@ describe('leases', () => {
     expect(await limiter.take('k', 's')).toMatchObject({ allowed: true, source: 'redis' });
   });
 
-  it('empty grant: refused with Retry-After from the answer; refused again with no call', async () => {
+  it('empty grant: refused, Retry-After from the answer; refused again with no call', async () => {
     const { clock, redis, take } = leasedLimiter();
     redis.buckets.set('lb:rl:k:s', { tokens: 0.25, atMs: clock.now });
     expect(await take()).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: 4 });
