@@ -6,7 +6,9 @@
  * - local: RateLimiter without Redis (the in-process buckets, the fallback while Redis is down);
  * - redis: RateLimiter on the stack's Redis (REDIS_URL) with `leases: false`: one EVALSHA per check
  *   (RATE_LIMIT_LEASES=false);
- * - leased: the same with leases (the default): one EVALSHA per lease.
+ * - leased: the same with leases (the default): one EVALSHA per lease;
+ * - access: the whole access check of a request (bearer key parsed, found in the key cache,
+ *   its secret hashed and compared in constant time, the scope checked) before the leased limiter.
  *
  * Each at BENCH_CONCURRENCY callers (each calling again as soon as its last call returned, like
  * requests in flight) on BENCH_KEYS keys, for BENCH_SECONDS each after a short warm-up, metrics on
@@ -33,6 +35,11 @@ import {
   type RateLimiterOptions,
 } from '../../bridge/src/access/rate-limit';
 import { envInt, envInts } from '../runner/settings';
+import type http from 'node:http';
+import { generateKey } from '../../bridge/src/access/api-key';
+import { accessCheck, limitedBy } from '../../bridge/src/access/authorize';
+import { KeyCache } from '../../bridge/src/access/key-cache';
+import type { Queryable } from '../../core/postgres/pool';
 
 const SECONDS = envInt('BENCH_SECONDS', 3, 1, 600);
 const CONCURRENCY = envInts('BENCH_CONCURRENCY', [1, 64], 1, 10_000);
@@ -187,6 +194,47 @@ function callOf(limiter: RateLimiter): Call {
   return (keyId) => limiter.take(keyId, SCOPE);
 }
 
+/**
+ * The whole access check a request runs behind (bridge/src/access/authorize.ts): the bearer
+ * header parsed, the key found in the cache (a hit: the database is asked once per key), its
+ * secret hashed and compared, the scope checked, then the leased limiter.
+ */
+function accessCallOf(limiter: RateLimiter): Call {
+  const records = new Map<string, unknown>();
+  const requests = new Map<string, http.IncomingMessage>();
+  const db = {
+    query: async (_text: string, values?: unknown[]) => ({
+      rows: [records.get(String(values![0]))],
+    }),
+  } as unknown as Queryable;
+  const keys = new KeyCache({ db, ttlMs: 3_600_000, staleMaxMs: 0, entriesMax: 1_000_000 });
+  const check = accessCheck({ keys, limiter: limitedBy(limiter) });
+  const res = { setHeader: () => undefined } as unknown as http.ServerResponse;
+  const allowed = { allowed: true, source: 'redis' };
+  return async (keyId) => {
+    let req = requests.get(keyId);
+    if (req === undefined) {
+      const key = generateKey();
+      records.set(key.id, {
+        id: key.id,
+        name: keyId,
+        secret_sha256: key.secretSha256,
+        scopes: [SCOPE],
+        assets: null,
+        holders: null,
+        created_at: new Date(),
+        expires_at: null,
+        revoked_at: null,
+        replaced_by: null,
+      });
+      req = { headers: { authorization: `Bearer ${key.text}` } } as http.IncomingMessage;
+      requests.set(keyId, req);
+    }
+    await check(req, res, SCOPE);
+    return allowed;
+  };
+}
+
 /** The four modes; the Redis ones on `prefix`, leases as the configured journal rule's. */
 function modesOf(
   config: ReturnType<typeof loadConfig>,
@@ -218,6 +266,7 @@ function modesOf(
       { name: 'local', call: callOf(local) },
       perCall.mode,
       leased.mode,
+      { name: 'access', call: accessCallOf(leased.limiter), registry: leased.mode.registry },
     ],
     limiters: [local, perCall.limiter, leased.limiter],
     describe: custom === undefined ? `leases of ${leaseTokensFor(journalRule)}` : custom,
