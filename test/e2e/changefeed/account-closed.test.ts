@@ -7,40 +7,23 @@
  * transfer, naming no accounts, reopens it there and in the answer. The other account stays open
  * throughout, and the reconciler, which compares the `closed` flag, finds nothing to report.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { AccountFlags, TransferFlags } from '../../../ledger/port';
-import type { Worker } from '../../../projections/src/worker';
-import { closePools, createPools, type Pools } from '../../../core/postgres/pool';
-import { liveFeed, reconcileCaughtUp, startFileWorker } from '../../support/changefeed/live-feed';
-import { call, type Harness, startHarness } from '../../support/http/harness';
+import type { Pools } from '../../../core/postgres/pool';
+import { liveFeed, reconcileCaughtUp, useLiveBooks } from '../../support/changefeed/live-feed';
+import { call, type Harness } from '../../support/http/harness';
 
 let h: Harness;
-let worker: Worker;
 let pools: Pools;
 let kafka: Kafka;
 const feed = liveFeed('closed');
 /** Longest the feed may take from the ledger to PostgreSQL here (ms). */
 const FEED_WAIT_MS = 30_000;
 
-beforeAll(async () => {
-  h = await startHarness(feed.env);
-  // Bound before the first transfer: the run's queue receives every event from now on.
-  await feed.start(h.config);
-  worker = await startFileWorker(h.config);
-  pools = createPools(h.config);
-  kafka = new Kafka({
-    clientId: 'test-closed',
-    brokers: h.config.KAFKA_BROKERS,
-    logLevel: logLevel.NOTHING,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  await feed.stop();
-  if (pools) await closePools(pools);
-  await h?.dispose();
-}, 60_000);
+const books = useLiveBooks(feed, 'test-closed');
+beforeAll(() => {
+  ({ h, pools, kafka } = books());
+});
 
 const acc = (name: string) => `${h.run}-${name}`;
 

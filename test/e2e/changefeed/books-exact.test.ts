@@ -15,41 +15,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { AccountFlags, TransferFlags } from '../../../ledger/port';
 import { transferId } from '../../../ledger/ids';
 import { verifyChains } from '../../../projections/src/hash-chain/verify';
-import type { Worker } from '../../../projections/src/worker';
-import { closePools, createPools, type Pools } from '../../../core/postgres/pool';
-import { liveFeed, reconcileCaughtUp, startFileWorker } from '../../support/changefeed/live-feed';
-import { call, type Harness, startHarness, withKey } from '../../support/http/harness';
+import type { Pools } from '../../../core/postgres/pool';
+import { liveFeed, reconcileCaughtUp, useLiveBooks } from '../../support/changefeed/live-feed';
+import { call, type Harness, withKey } from '../../support/http/harness';
 
 const ROOT = path.resolve(__dirname, '../../..');
 let h: Harness;
-let worker: Worker;
 let pools: Pools;
 let kafka: Kafka;
 const feed = liveFeed('books');
 
-beforeAll(async () => {
-  h = await startHarness(feed.env);
-  // Bound before the first transfer: the run's queue receives every event from now on.
-  await feed.start(h.config);
-  worker = await startFileWorker(h.config);
-  pools = createPools(h.config);
-  kafka = new Kafka({
-    clientId: 'test-books',
-    brokers: h.config.KAFKA_BROKERS,
-    logLevel: logLevel.NOTHING,
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  await feed.stop();
-  if (pools) await closePools(pools);
-  await h?.dispose();
-}, 60_000);
+const books = useLiveBooks(feed, 'test-books');
+beforeAll(() => {
+  ({ h, pools, kafka } = books());
+});
 
 const acc = (name: string) => `${h.run}-${name}`;
 

@@ -16,7 +16,9 @@ import pino from 'pino';
 import { type RelayService, startRelayService } from '../../../changefeed/service';
 import type { Config } from '../../../core/config';
 import { createKafkaClient } from '../../../events/kafka';
-import type { Queryable } from '../../../core/postgres/pool';
+import { closePools, createPools, type Pools, type Queryable } from '../../../core/postgres/pool';
+import { Kafka, logLevel } from 'kafkajs';
+import { type Harness, startHarness } from '../http/harness';
 import type { Ledger } from '../../../ledger/port';
 import { loadProjectionsConfig } from '../../../projections/src/config';
 import { projectionFeeds } from '../../../projections/src/feed';
@@ -109,4 +111,46 @@ export async function reconcileCaughtUp(
     settleDelayMs: 0,
   });
   return reconcile({ db: deps.db, ledger: deps.ledger, horizon }, { timestampMin });
+}
+
+/** What a books test stands on: a bridge on its own change feed, the worker, pools, Kafka. */
+export interface LiveBooks {
+  h: Harness;
+  worker: Worker;
+  pools: Pools;
+  kafka: Kafka;
+}
+
+/**
+ * Registers the set-up and tear-down of a books test: a harness bridge, `feed` bound before the
+ * first transfer (the run's queue receives every event from then on), a worker following it from
+ * files, PostgreSQL pools and a Kafka client. The getter answers once `beforeAll` ran.
+ */
+export function useLiveBooks(feed: LiveFeed, clientId: string): () => LiveBooks {
+  let books: LiveBooks | undefined;
+  let h: Harness | undefined;
+  let worker: Worker | undefined;
+  let pools: Pools | undefined;
+  beforeAll(async () => {
+    h = await startHarness(feed.env);
+    await feed.start(h.config);
+    worker = await startFileWorker(h.config);
+    pools = createPools(h.config);
+    const kafka = new Kafka({
+      clientId,
+      brokers: h.config.KAFKA_BROKERS,
+      logLevel: logLevel.NOTHING,
+    });
+    books = { h, worker, pools, kafka };
+  }, 120_000);
+  afterAll(async () => {
+    await worker?.stop();
+    await feed.stop();
+    if (pools !== undefined) await closePools(pools);
+    await h?.dispose();
+  }, 60_000);
+  return () => {
+    if (books === undefined) throw new Error('useLiveBooks: read before its beforeAll ran');
+    return books;
+  };
 }
