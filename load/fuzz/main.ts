@@ -22,8 +22,13 @@ export const FUZZ_DIR = path.join(ROOT, '.run', 'fuzz');
 export interface Profile {
   name: 'ci' | 'long';
   maxExamples: number;
-  /** Per Schemathesis run (s). */
+  /** Per Schemathesis run with the key (s). */
   maxTimeSec: number;
+  /**
+   * The run without a key (s): every keyed operation answers 401 before any of its logic, so a
+   * long run adds little beyond the public routes.
+   */
+  withoutKeyMaxTimeSec: number;
   /** Keyed test cases to reach (rounds repeat with new seeds until then); 0: one round. */
   casesMin: number;
   /** Keyed rounds at once, each its own Schemathesis process and seed. */
@@ -35,6 +40,7 @@ export const CI_PROFILE: Profile = {
   name: 'ci',
   maxExamples: 8,
   maxTimeSec: 60,
+  withoutKeyMaxTimeSec: 60,
   casesMin: 0,
   parallel: 1,
 };
@@ -42,6 +48,7 @@ export const LONG_PROFILE: Profile = {
   name: 'long',
   maxExamples: 1000,
   maxTimeSec: 3600,
+  withoutKeyMaxTimeSec: 900,
   casesMin: 100_000,
   // Schemathesis is one Python thread (see ./schemathesis.ts on --workers), waiting on each
   // answer half the time: four processes keep the 2 cores busy, the bridge included.
@@ -76,7 +83,7 @@ export async function fuzzContract(
         url: bridge.url,
         key: withKey ? key : null,
         maxExamples: profile.maxExamples,
-        maxTimeSec: profile.maxTimeSec,
+        maxTimeSec: withKey ? profile.maxTimeSec : profile.withoutKeyMaxTimeSec,
         seed,
         reportDir: path.join(dir, label),
       });

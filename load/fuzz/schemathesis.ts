@@ -118,6 +118,8 @@ function run(bin: string, args: string[], outputFile: string): Promise<number> {
   const out = fs.openSync(outputFile, 'w');
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, {
+      // Its example database (.schemathesis/, replayed by later runs) stays under .run/.
+      cwd: path.dirname(path.dirname(outputFile)),
       stdio: ['ignore', out, out],
       env: { ...process.env, NO_COLOR: '1' },
     });

@@ -78,6 +78,24 @@ export const ROUTES: RouteSpec[] = [
   },
   {
     method: 'GET',
+    pattern: '/openapi.json',
+    path: () => '/openapi.json',
+    answer: { status: 200, code: null },
+  },
+  { method: 'GET', pattern: '/docs', path: () => '/docs', answer: { status: 200, code: null } },
+  {
+    method: 'GET',
+    pattern: '/docs/assets/:name',
+    path: () => '/docs/assets/docs.js',
+    answer: { status: 200, code: null },
+    param: {
+      name: 'name',
+      path: (_w, value) => `/docs/assets/${value}`,
+      malformed: { status: 404, code: 'not_found' },
+    },
+  },
+  {
+    method: 'GET',
     pattern: '/api/balance/:accountId',
     path: (w) => `/api/balance/${w.id('cash')}`,
     answer: { status: 200, code: null },
