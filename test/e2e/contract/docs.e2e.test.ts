@@ -7,11 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, SCREENSHOT_DIR } from '../../support/browser';
 import { type Harness, startHarness } from '../../support/http/harness';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT_DIR = path.resolve(__dirname, '..', '..', '..', '.run', 'screenshots');
 /** Longest Swagger UI may take to render the document (ms). */
 const RENDER_TIMEOUT_MS = 30_000;
 
@@ -20,11 +19,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   h = await startHarness();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

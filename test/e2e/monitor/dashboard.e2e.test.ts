@@ -15,7 +15,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium, SCREENSHOT_DIR } from '../../support/browser';
 import { Router } from '../../../bridge/src/http/router';
 import type { Posted } from '../../../bridge/src/journal/service';
 import { batcherMetrics } from '../../../bridge/src/monitor/metrics';
@@ -23,8 +24,6 @@ import { Monitor } from '../../../bridge/src/monitor/monitor';
 import { monitorRoutes } from '../../../bridge/src/monitor/routes';
 import { type Harness, startHarness, withKey } from '../../support/http/harness';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT_DIR = path.resolve(__dirname, '..', '..', '..', '.run', 'screenshots');
 /** Journals in the load (each followed by a balance read), and how many run at once. */
 const LOAD_JOURNALS = 400;
 const LOAD_CONCURRENCY = 16;
@@ -36,20 +35,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   h = await startHarness();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
