@@ -52,8 +52,8 @@ export interface RunningBaseline {
 }
 
 function routes(pool: pg.Pool, where: string, stats: JournalStats): Router {
-  // The baseline server is the comparison a load run measures against: a plain PostgreSQL
-  // ledger on loopback, with no access control on either side of the comparison but the API.
+  // The comparison ledger takes no API keys (every route public): the bridge's key check and
+  // rate limit (~7 µs a request, `npm run bench:limiter`) are part of what a comparison measures.
   const router = new Router();
   router.on('GET', '/health', 'public', async ({ res }) => {
     const ledger = { kind: 'postgresql-baseline', at: where };

@@ -140,6 +140,8 @@ describe('timeouts', () => {
     const body = JSON.stringify({ journalId: 'slow', padding: 'x'.repeat(200) });
     const head =
       'POST /api/journal HTTP/1.1\r\nHost: bridge\r\nContent-Type: application/json\r\n' +
+      // With a key: a keyless request is refused (401) before its body is read.
+      `Authorization: Bearer ${h.key}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     await expectCutByTimeout(head, [...body]);
   });
