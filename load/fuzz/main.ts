@@ -61,7 +61,7 @@ export interface RoundResult {
   problems: string[];
 }
 
-interface Contract {
+export interface Contract {
   paths: Record<string, Record<string, { security?: unknown[]; examples?: unknown }>>;
 }
 
@@ -129,7 +129,7 @@ async function postExamples(url: string, key: string, contract: Contract): Promi
 }
 
 /** Everything wrong with one run: Schemathesis's findings, 5xx, keyed routes open without key. */
-function judge(summary: RunSummary, withKey: boolean, contract: Contract): string[] {
+export function judge(summary: RunSummary, withKey: boolean, contract: Contract): string[] {
   const problems: string[] = [];
   if (summary.failures > 0) problems.push(`${summary.failures} failures`);
   if (summary.errors > 0) problems.push(`${summary.errors} errors`);

@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN_POINTER = path.join(ROOT, '.run', 'schemathesis-bin');
@@ -93,25 +94,31 @@ export async function runSchemathesis(options: RunOptions): Promise<RunSummary> 
     '--no-color',
     ...(options.key === null ? [] : ['--header', `Authorization: Bearer ${options.key}`]),
   ];
-  const started = performance.now();
-  const exitCode = await run(schemathesisBin(), args, outputFile);
-  const report = JSON.parse(
-    fs.readFileSync(path.join(options.reportDir, 'report.json'), 'utf8'),
-  ) as SchemathesisReport;
-  return {
-    exitCode,
-    cases: report.test_cases.generated,
-    failures: report.test_cases.unique_failures,
-    errors: report.errors.length + report.test_cases.errored,
-    statuses: readStatuses(path.join(options.reportDir, 'events.ndjson')),
-    seconds: (performance.now() - started) / 1000,
-    outputFile,
-  };
+  await run(schemathesisBin(), args, outputFile);
+  return await readSummary(options.reportDir);
 }
 
 interface SchemathesisReport {
+  exit_code: number;
+  running_time: number;
   test_cases: { generated: number; unique_failures: number; errored: number };
   errors: unknown[];
+}
+
+/** A finished run's summary, from its report directory (also to print a table again later). */
+export async function readSummary(reportDir: string): Promise<RunSummary> {
+  const report = JSON.parse(
+    fs.readFileSync(path.join(reportDir, 'report.json'), 'utf8'),
+  ) as SchemathesisReport;
+  return {
+    exitCode: report.exit_code,
+    cases: report.test_cases.generated,
+    failures: report.test_cases.unique_failures,
+    errors: report.errors.length + report.test_cases.errored,
+    statuses: await readStatuses(path.join(reportDir, 'events.ndjson')),
+    seconds: report.running_time,
+    outputFile: path.join(reportDir, 'output.txt'),
+  };
 }
 
 function run(bin: string, args: string[], outputFile: string): Promise<number> {
@@ -131,10 +138,14 @@ function run(bin: string, args: string[], outputFile: string): Promise<number> {
   });
 }
 
-/** Every response of the run, from the NDJSON events' recorded interactions. */
-function readStatuses(file: string): Map<string, Map<number, number>> {
+/**
+ * Every response of the run, from the NDJSON events' recorded interactions. Streamed: a long
+ * round's events are some 350 MB.
+ */
+async function readStatuses(file: string): Promise<Map<string, Map<number, number>>> {
   const statuses = new Map<string, Map<number, number>>();
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+  const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) {
     if (!line.includes('"ScenarioFinished"')) continue;
     const event = JSON.parse(line) as { ScenarioFinished: { recorder: Recorder } };
     for (const interaction of Object.values(event.ScenarioFinished.recorder.interactions ?? {})) {
