@@ -20,26 +20,31 @@ export interface Touch<Id> {
 }
 
 /** Throws key_restricted for the first account the request's key may not touch. */
-export async function requireTouchAccounts(
+export function requireTouchAccounts(
   req: http.IncomingMessage,
   directory: TenantDirectory,
   touches: ReadonlyArray<Touch<string>>,
 ): Promise<void> {
-  const caller = callerOf(req);
-  if (caller === null || !caller.restricted || touches.length === 0) return;
-  const found = await directory.resolveAccounts([...new Set(touches.map((t) => t.id))]);
-  for (const { id, field } of touches) caller.requireTouch(found.get(id) ?? UNKNOWN, field);
+  return requireTouch(req, (ids) => directory.resolveAccounts(ids), touches);
 }
 
 /** The same, for TigerBeetle account ids (raw transfers, a hold's transfers). */
-export async function requireTouchLedgerAccounts(
+export function requireTouchLedgerAccounts(
   req: http.IncomingMessage,
   directory: TenantDirectory,
   touches: ReadonlyArray<Touch<bigint>>,
 ): Promise<void> {
+  return requireTouch(req, (ids) => directory.resolveLedgerAccounts(ids), touches);
+}
+
+async function requireTouch<Id>(
+  req: http.IncomingMessage,
+  resolve: (ids: Id[]) => Promise<ReadonlyMap<Id, TenantFacts>>,
+  touches: ReadonlyArray<Touch<Id>>,
+): Promise<void> {
   const caller = callerOf(req);
   if (caller === null || !caller.restricted || touches.length === 0) return;
-  const found = await directory.resolveLedgerAccounts([...new Set(touches.map((t) => t.id))]);
+  const found = await resolve([...new Set(touches.map((t) => t.id))]);
   for (const { id, field } of touches) caller.requireTouch(found.get(id) ?? UNKNOWN, field);
 }
 
