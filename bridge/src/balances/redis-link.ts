@@ -90,13 +90,29 @@ export class RedisLink {
   /** Runs a command: its result, or undefined (and a recorded failure) when Redis failed. */
   async run<T>(command: (redis: Redis) => Promise<T>): Promise<T | undefined> {
     if (!this.healthy) return undefined;
+    // ioredis starts a command's timeout only when its auto-pipeline is written, and holds that
+    // pipeline until the previous one on the connection has answered: behind a hung Redis a read
+    // would wait for the pipeline ahead of it and then for its own timeout. The caller's wait is
+    // bounded here, once, from the call.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`redis command over ${this.options.commandTimeoutMs} ms`)),
+        this.options.commandTimeoutMs,
+      );
+    });
+    const running = command(this.commands);
     try {
-      const result = await command(this.commands);
+      const result = await Promise.race([running, deadline]);
       this.failures = 0;
       return result;
     } catch (error) {
+      // The command itself may still fail later: observed, so it is never an unhandled rejection.
+      running.catch(() => undefined);
       this.recordFailure(error);
       return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

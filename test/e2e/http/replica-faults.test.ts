@@ -4,6 +4,7 @@
 // 201 is lost; once they are back the same bridge answers 201 by itself, and a retry of a 503
 // journal posts it once. It runs on the stack's own cluster, through HTTP, and restarts what it
 // killed with infra/tigerbeetle/start.sh, waiting until the restarted replicas have caught up.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { transferId, accountLedgerId } from '../../../ledger/ids';
 import { openLedger } from '../../../ledger/open';
 import { call, type Harness, startHarness } from '../../support/http/harness';
@@ -34,7 +35,9 @@ const BEFORE_OUTAGE_MS = 1_500;
 const OUTAGE_MS = 4_000;
 /** After the replicas listen again, the same bridge must answer 201 within this. */
 const RESUME_BOUND_MS = 30_000;
-const TEST_TIMEOUT_MS = 180_000;
+/** infra/tigerbeetle/start.sh's own bound on bringing the killed replicas up. */
+const START_BOUND_MS = 120_000;
+const TEST_TIMEOUT_MS = 240_000;
 /** Any two of three: the one left alone is no quorum. */
 const KILLED_TOGETHER = [1, 2];
 
@@ -204,6 +207,10 @@ describeOnStackCluster('replica faults on the real cluster', () => {
       'answers 503 + Retry-After within one ledger timeout, and loses no 201',
       async () => {
         accounts = await createAccounts(strict, 'no-quorum');
+        // This process hosts the clients and the bridge: a stall of its event loop (a major GC on
+        // a loaded machine: 600 ms seen) delays answers whatever the bridge's deadline does.
+        const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+        loopDelay.enable();
         const started = performance.now();
         let stopAt = Infinity;
         const streaming = stream(strict, 'no-quorum', accounts, () => performance.now() > stopAt);
@@ -212,6 +219,8 @@ describeOnStackCluster('replica faults on the real cluster', () => {
         outageStartMs = performance.now();
         stopAt = outageStartMs + OUTAGE_MS;
         answers = await streaming;
+        loopDelay.disable();
+        const stallMs = loopDelay.max / 1e6;
         const during = answers.filter((a) => a.sentMs >= outageStartMs);
         figures['no quorum: journals 201 before the outage'] = String(
           answers.filter((a) => a.status === 201).length,
@@ -228,8 +237,9 @@ describeOnStackCluster('replica faults on the real cluster', () => {
         for (const a of answers.filter((a) => a.status !== 201)) {
           expect([a.status, a.retryAfter, a.code]).toEqual([503, '1', 'ledger_unavailable']);
         }
+        figures['no quorum: longest event loop stall ms'] = stallMs.toFixed(0);
         expect(longest(answers)).toBeLessThanOrEqual(
-          ANSWER_TIMEOUTS_MAX * LEDGER_TIMEOUT_MS + ANSWER_MARGIN_MS,
+          ANSWER_TIMEOUTS_MAX * LEDGER_TIMEOUT_MS + ANSWER_MARGIN_MS + stallMs,
         );
       },
       TEST_TIMEOUT_MS,
@@ -241,11 +251,21 @@ describeOnStackCluster('replica faults on the real cluster', () => {
         expect(answers.length).toBeGreaterThan(0);
         const logOffsets = KILLED_TOGETHER.map(replicaLogOffset);
         const restartAt = performance.now();
-        const restarted = startStackReplicas();
+        let listenedAt: number | undefined;
+        const restarted = startStackReplicas().then((run) => {
+          listenedAt = performance.now();
+          return run;
+        });
+        // start.sh's own time (TigerBeetle allocating its memory on a loaded machine: 14-19 s a
+        // replica in CI) is not the bridge's; the bound runs from when both replicas listen.
+        const probing = () =>
+          listenedAt === undefined
+            ? performance.now() - restartAt < START_BOUND_MS
+            : performance.now() - listenedAt < RESUME_BOUND_MS;
         // The same bridge, never restarted: fresh journals until the first 201.
         const probes: Answered[] = [];
         let first: Answered | undefined;
-        while (first === undefined && performance.now() - restartAt < RESUME_BOUND_MS) {
+        while (first === undefined && probing()) {
           const body = journalBody(`${strict.run}-resume-${probes.length}`, ...accounts);
           const answer = await postJournal(strict.bridge.url, body);
           probes.push(answer);
