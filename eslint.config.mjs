@@ -10,7 +10,9 @@ export default tseslint.config(
   {
     // k6 scripts run in k6's JavaScript runtime, which provides these globals.
     files: ['load/k6/**/*.js'],
-    languageOptions: { globals: { __ENV: 'readonly', __VU: 'readonly', __ITER: 'readonly' } },
+    languageOptions: {
+      globals: { __ENV: 'readonly', __VU: 'readonly', __ITER: 'readonly', console: 'readonly' },
+    },
   },
   {
     rules: {

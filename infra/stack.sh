@@ -8,6 +8,11 @@
 #   bash infra/stack.sh down     stop everything cleanly
 #   bash infra/stack.sh status   one line per service
 #   bash infra/stack.sh restart  down, then up (applies edited configuration)
+#   bash infra/stack.sh start|stop|kill SERVICE
+#                                one service of a running stack (`kill` is SIGKILL, as a crash:
+#                                the chaos run's faults, load/chaos): postgres, replica,
+#                                pgbouncer, redis, kafka, rabbitmq, nginx, cdc (`kill cdc` kills
+#                                the `tigerbeetle amqp` job: its supervisor starts it again)
 set -euo pipefail
 LOG_TAG=stack
 source "$(dirname "$0")/lib/common.sh"
@@ -119,15 +124,56 @@ stack_status() {
   return "$unhealthy"
 }
 
+# One service's functions by the name the commands take.
+service_functions() {
+  case "$1" in
+    postgres) echo "postgres_up postgres_down postgres_pid" ;;
+    replica) echo "postgres_replica_up postgres_replica_down postgres_replica_pid" ;;
+    pgbouncer) echo "pgbouncer_up pgbouncer_down pgbouncer_pid" ;;
+    redis) echo "redis_up redis_down redis_pid" ;;
+    kafka) echo "kafka_up kafka_down kafka_pid" ;;
+    rabbitmq) echo "rabbitmq_up rabbitmq_down rabbitmq_pid" ;;
+    nginx) echo "nginx_up nginx_down nginx_pid" ;;
+    cdc) echo "tigerbeetle_cdc_up tigerbeetle_cdc_down tb_cdc_job_pid" ;;
+    *) return 1 ;;
+  esac
+}
+
+kafka_up() {
+  kafka_launch
+  kafka_wait
+}
+
+# start|stop|kill SERVICE: one service, the others left as they are.
+service_command() {
+  local command="$1" service="${2:-}" functions up down pid_of pid
+  functions="$(service_functions "$service")" ||
+    die "unknown service '$service' (postgres, replica, pgbouncer, redis, kafka, rabbitmq, nginx, cdc)"
+  read -r up down pid_of <<<"$functions"
+  case "$command" in
+    start) "$up" ;;
+    stop) "$down" ;;
+    kill)
+      pid="$("$pid_of")"
+      [[ -n "$pid" ]] || die "$service: not running"
+      kill -KILL "$pid"
+      wait_until 10 pid_gone "$pid" || die "$service (pid $pid) survived SIGKILL"
+      say "$service: killed (pid $pid)"
+      ;;
+  esac
+}
+
 main() {
   local command="${1:-}"
   case "$command" in
+    start | stop) with_lock "$STACK_LOCK" service_command "$command" "${2:-}" ;;
+    kill) service_command kill "${2:-}" ;;
     up) with_lock "$STACK_LOCK" stack_up ;;
     down) with_lock "$STACK_LOCK" stack_down ;;
     restart) with_lock "$STACK_LOCK" stack_down && with_lock "$STACK_LOCK" stack_up ;;
     status) stack_status ;;
     *)
-      echo "usage: bash infra/stack.sh up|down|status|restart" >&2
+      echo "usage: bash infra/stack.sh up|down|status|restart, or start|stop|kill SERVICE" >&2
       exit 2
       ;;
   esac

@@ -114,10 +114,20 @@ function baseConfig(settings: PoolSettings): pg.PoolConfig {
 /**
  * An idle client that loses its connection (server restart, PgBouncer reload) emits 'error' on
  * the pool; without a listener that would crash the process. The pool replaces the client.
+ *
+ * A checked-out client has no pool listener: one that loses its connection between two queries
+ * (a transaction awaiting other work when PostgreSQL restarts) emitted an unhandled 'error' and
+ * killed the projection worker in the chaos run. Every client gets a listener of its own for its
+ * whole life; its holder meets the error on its next query and releases it as broken.
  */
 function watch(pool: pg.Pool, kind: string, logger: Logger | undefined): pg.Pool {
   pool.on('error', (error) => {
     logger?.warn({ err: error, pool: kind }, 'idle PostgreSQL connection failed; pool replaces it');
+  });
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      logger?.debug({ err: error, pool: kind }, 'PostgreSQL connection failed while in use');
+    });
   });
   return pool;
 }

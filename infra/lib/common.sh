@@ -16,7 +16,7 @@ PGBOUNCER_PORT=56432
 REDIS_PORT=56379
 KAFKA_PORT=59092
 KAFKA_CONTROLLER_PORT=59093
-NGINX_PORT=58080
+NGINX_PORT="${NGINX_PORT:-58080}"
 # RabbitMQ (the ledger's change feed): AMQP, its Erlang distribution port, its own epmd (not the
 # system's 4369) and the port range rabbitmqctl's short-lived Erlang node may take.
 RABBITMQ_PORT=55672

@@ -2,7 +2,8 @@
 # TigerBeetle: its clients talk to every replica directly). Everything it writes is under .run/.
 # Sourced by infra/stack.sh after lib/common.sh.
 
-NGINX_DIR="$RUN_DIR/nginx"
+# NGINX_DIR and NGINX_PORT may be given: the chaos run (load/chaos) starts an nginx of its own.
+NGINX_DIR="${NGINX_DIR:-$RUN_DIR/nginx}"
 NGINX_CONF="$NGINX_DIR/nginx.conf"
 NGINX_PID="$NGINX_DIR/nginx.pid"
 NGINX_ERROR_LOG="$NGINX_DIR/error.log"

@@ -73,16 +73,35 @@ function lastJsonLine(text: string): unknown {
   return JSON.parse(line);
 }
 
-interface ReconcileJson {
+export interface ReconcileJson {
   deferred: string | null;
   counts: Record<string, number>;
   mismatchCount: number;
   transfers: { ledgerScanned: number; storeScanned: number };
 }
 
-interface VerifyJson {
+export interface VerifyJson {
   ok: boolean;
   eventsChecked: number;
+}
+
+/** `ledger-bridge reconcile --json --since`: TigerBeetle against PostgreSQL from `since` on. */
+export async function reconcileSince(env: NodeJS.ProcessEnv, since: Date): Promise<ReconcileJson> {
+  const reconcileRun = await cli(
+    ['reconcile', '--json', '--since', since.toISOString(), '--wait-ms', String(RECONCILE_WAIT_MS)],
+    env,
+  );
+  if (reconcileRun.status === 2 && !reconcileRun.stdout.includes('{')) {
+    throw new Error(`reconcile could not run: ${reconcileRun.stderr.slice(-1000)}`);
+  }
+  return lastJsonLine(reconcileRun.stdout) as ReconcileJson;
+}
+
+/** `ledger-bridge verify --full --json`: the hash chain from genesis. */
+export async function verifyChain(env: NodeJS.ProcessEnv): Promise<VerifyJson> {
+  const verifyRun = await cli(['verify', '--full', '--json'], env);
+  if (verifyRun.status === 2) throw new Error(`verify could not run: ${verifyRun.stderr}`);
+  return lastJsonLine(verifyRun.stdout) as VerifyJson;
 }
 
 /** Posted journals from k6 (source `k6`) on this run's accounts (ids `<run>-…`). */
@@ -118,17 +137,8 @@ export async function auditRun(
   // The reconciler compares up to (now - settle delay): wait that long after the load so its
   // window covers every transfer of the run.
   await new Promise((resolve) => setTimeout(resolve, SETTLE_DELAY_MS_DEFAULT + 1_000));
-  const reconcileRun = await cli(
-    ['reconcile', '--json', '--since', since.toISOString(), '--wait-ms', String(RECONCILE_WAIT_MS)],
-    env,
-  );
-  if (reconcileRun.status === 2 && !reconcileRun.stdout.includes('{')) {
-    throw new Error(`reconcile could not run: ${reconcileRun.stderr.slice(-1000)}`);
-  }
-  const reconcile = lastJsonLine(reconcileRun.stdout) as ReconcileJson;
-  const verifyRun = await cli(['verify', '--full', '--json'], env);
-  if (verifyRun.status === 2) throw new Error(`verify could not run: ${verifyRun.stderr}`);
-  const verify = lastJsonLine(verifyRun.stdout) as VerifyJson;
+  const reconcile = await reconcileSince(env, since);
+  const verify = await verifyChain(env);
   const stored = await storedJournals(env.DATABASE_DIRECT_URL!, run);
   const lost = Math.max(0, accepted - stored) + (reconcile.counts.transfer_without_metadata ?? 0);
   const duplicated = reconcile.counts.duplicate_transfer ?? 0;

@@ -16,6 +16,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export const K6_BIN = path.join(ROOT, '.tools', 'k6');
 /** k6's exit status when thresholds were crossed. */
 export const K6_THRESHOLDS_CROSSED = 99;
+/** k6's exit status when a signal stopped the test (`stop`). */
+const K6_EXTERNALLY_ABORTED = 105;
 
 export interface K6Run {
   exitCode: number;
@@ -30,6 +32,10 @@ export interface K6Run {
 export interface K6RunOptions {
   /** The replica addresses of the TigerBeetle cluster under test, for the CPU table. */
   cluster?: readonly string[];
+  /** More `k6 run` flags (e.g. `--console-output`). */
+  args?: string[];
+  /** Aborting it stops k6 as ^C does (SIGINT): it ends the test and still writes its summary. */
+  stop?: AbortSignal;
 }
 
 export async function runK6(
@@ -46,12 +52,13 @@ export async function runK6(
   const samplesPath = path.join(outDir, `${label}.samples.csv.gz`);
   const logPath = path.join(outDir, `${label}.k6.log`);
   const args = ['run', '--no-usage-report', '--summary-export', summaryPath];
-  args.push('--out', `csv=${samplesPath}`);
+  args.push('--out', `csv=${samplesPath}`, ...(options.args ?? []));
   for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
   args.push(path.join(ROOT, 'load', 'k6', script));
   const log = fs.createWriteStream(logPath);
   const child = spawn(K6_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const sampler = startCpuSampler(os.cpus().length, { cluster: options.cluster });
+  options.stop?.addEventListener('abort', () => child.kill('SIGINT'), { once: true });
   // k6's progress and summary to the terminal as it runs, and into the log.
   child.stdout.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
@@ -67,12 +74,13 @@ export async function runK6(
   });
   const cpu = sampler.stop();
   await new Promise((resolve) => log.end(resolve));
-  if (exitCode !== 0 && exitCode !== K6_THRESHOLDS_CROSSED) {
+  const stopped = options.stop?.aborted === true && exitCode === K6_EXTERNALLY_ABORTED;
+  if (exitCode !== 0 && exitCode !== K6_THRESHOLDS_CROSSED && !stopped) {
     throw new Error(`k6 ${script} failed with status ${exitCode}; see ${logPath}`);
   }
   return {
     exitCode,
-    thresholdsPassed: exitCode === 0,
+    thresholdsPassed: exitCode === 0 || stopped,
     summaryPath,
     samplesPath,
     logPath,

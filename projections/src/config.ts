@@ -33,10 +33,12 @@ const schema = z.object({
   /** How often the lag is polled (ms). */
   PROJECTIONS_LAG_POLL_MS: z.coerce.number().int().positive().default(2_000),
   /**
-   * A worker that dies without leaving the group keeps its partitions this long (ms); the broker
-   * accepts 6,000 and up by default.
+   * A worker that dies without leaving the group keeps its partitions this long (ms), and a worker
+   * started meanwhile waits as long to join: 30 s (kafkajs's default) stalled the projections for
+   * 30 s after a kill -9 in the chaos run. Heartbeats go every tenth of it, during long batches
+   * too; the broker accepts 6,000 and up by default.
    */
-  PROJECTIONS_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(30_000),
+  PROJECTIONS_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).default(10_000),
   /** The worker's /metrics listener (0: any free port). */
   PROJECTIONS_METRICS_HOST: z.string().default('127.0.0.1'),
   PROJECTIONS_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),

@@ -27,14 +27,14 @@ const balanceErrors = new Rate('balance_errors');
 if (!__ENV.API_KEY) {
   throw new Error('API_KEY: an API key for the target (the runner mints one; see load/README.md)');
 }
-const AUTH_HEADERS = { authorization: `Bearer ${__ENV.API_KEY}` };
-const JSON_HEADERS = { 'content-type': 'application/json', ...AUTH_HEADERS };
+export const AUTH_HEADERS = { authorization: `Bearer ${__ENV.API_KEY}` };
+export const JSON_HEADERS = { 'content-type': 'application/json', ...AUTH_HEADERS };
 // Per-request tags: the runner's time series and the thresholds select requests by `kind`.
-const JOURNAL_PARAMS = {
+export const JOURNAL_PARAMS = {
   headers: JSON_HEADERS,
   tags: { kind: 'journal', name: 'POST /api/journal' },
 };
-const BALANCE_PARAMS = {
+export const BALANCE_PARAMS = {
   headers: AUTH_HEADERS,
   tags: { kind: 'balance', name: 'GET /api/balance/:accountId' },
 };
@@ -80,7 +80,7 @@ export function accountId(i) {
   return `${RUN}-${i}`;
 }
 
-function randomAccount() {
+export function randomAccount() {
   return accountId(Math.floor(Math.random() * ACCOUNTS));
 }
 
@@ -122,29 +122,32 @@ export function uuidv7() {
 }
 
 /**
- * Posts one 2-line journal: HOT_SHARE of them debit the hot account (`hotShare` overrides it),
- * the rest two distinct random accounts. True when the ledger answered 201 with our id.
+ * One 2-line journal's body (a JSON string) and its id: HOT_SHARE of them debit the hot account
+ * (`hotShare` overrides it), the rest two distinct random accounts.
  */
-export function postJournal(hotShare = HOT_SHARE) {
+export function journalBody(hotShare = HOT_SHARE) {
   const debit = Math.random() < hotShare ? HOT : randomAccount();
   let credit = randomAccount();
   while (credit === debit) credit = randomAccount();
   const amount = 1 + Math.floor(Math.random() * 10000);
   const journalId = uuidv7();
-  const answer = http.post(
-    `${BASE_URL}/api/journal`,
-    JSON.stringify({
-      journalId,
-      date: '2026-11-21',
-      description: 'k6 journal',
-      source: 'k6',
-      lines: [
-        { accountId: debit, lineType: 'DEBIT', amount, lineNumber: 1 },
-        { accountId: credit, lineType: 'CREDIT', amount, lineNumber: 2 },
-      ],
-    }),
-    JOURNAL_PARAMS,
-  );
+  const body = JSON.stringify({
+    journalId,
+    date: '2026-11-21',
+    description: 'k6 journal',
+    source: 'k6',
+    lines: [
+      { accountId: debit, lineType: 'DEBIT', amount, lineNumber: 1 },
+      { accountId: credit, lineType: 'CREDIT', amount, lineNumber: 2 },
+    ],
+  });
+  return { journalId, body, debit, credit };
+}
+
+/** Posts one journal (journalBody); true when the ledger answered 201 with our id. */
+export function postJournal(hotShare = HOT_SHARE) {
+  const { journalId, body } = journalBody(hotShare);
+  const answer = http.post(`${BASE_URL}/api/journal`, body, JOURNAL_PARAMS);
   // One check, two facts: created, and created as the journal we sent (the id is unique, so
   // finding it in the body is as good as parsing it, at a fraction of k6's CPU).
   const ok = check(answer, {

@@ -48,6 +48,23 @@ describe('withTransaction', () => {
     const { rows } = await pool.query('SELECT 1 AS ok');
     expect(rows).toEqual([{ ok: 1 }]);
   });
+
+  it('survives its connection ending between two queries (a server restart), and the pool goes on', async () => {
+    const pool = schema.newPool(1);
+    await expect(
+      withTransaction(pool, async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        // As a PostgreSQL restart does: the server ends the session while the holder is busy
+        // elsewhere. Unhandled, the client's 'error' event would end this process.
+        await schema.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await tx.query('SELECT 1');
+      }),
+    ).rejects.toThrow();
+    const { rows } = await pool.query('SELECT 1 AS ok');
+    expect(rows).toEqual([{ ok: 1 }]);
+    await pool.end();
+  });
 });
 
 describe('through PgBouncer (transaction pooling)', () => {

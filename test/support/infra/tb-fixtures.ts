@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import { portOpen } from '../../../infra/tigerbeetle/replicas';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -142,21 +143,7 @@ export function recordedCalls(calls: string): string[] {
   return fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n') : [];
 }
 
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(1_000);
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      done(false);
-    });
-  });
-}
+export { portOpen };
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((done) => {
