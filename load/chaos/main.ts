@@ -245,7 +245,14 @@ async function finish(f: Finish): Promise<number> {
   fs.writeFileSync(path.join(f.dir, 'summary.json'), JSON.stringify(report, null, 2));
   fs.writeFileSync(path.join(f.dir, 'report.md'), chaosMarkdown(report));
   const series = await readSeries(f.samples, REQUESTS);
-  await writeChart(series, path.join(f.dir, 'chart.png'), `${f.label} — ${report.startedAt}`);
+  const startSecond = series[0]?.startSecond ?? 0;
+  const marks = f.rows.map((r) => ({ t: r.injectedMs / 1000 - startSecond, label: r.fault.id }));
+  await writeChart(
+    series,
+    path.join(f.dir, 'chart.png'),
+    `${f.label} — ${report.startedAt}`,
+    marks,
+  );
   console.log(`\n${chaosMarkdown(report)}\nreport: ${path.relative(ROOT, f.dir)}/report.md`);
   return rows.every(rowClean) ? 0 : 1;
 }

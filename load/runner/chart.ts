@@ -14,6 +14,12 @@ const UPLOT = path.join(ROOT, 'node_modules', 'uplot', 'dist');
 const WIDTH = 1100;
 const CHART_HEIGHT = 240;
 
+/** A moment to mark on every chart (a fault injected), in seconds from the run's first sample. */
+export interface ChartMark {
+  t: number;
+  label: string;
+}
+
 interface ChartSpec {
   title: string;
   unit: string;
@@ -62,14 +68,32 @@ function draw({
   specs,
   width,
   height,
+  marks,
 }: {
   specs: ChartSpec[];
   width: number;
   height: number;
+  marks: ChartMark[];
 }): void {
   // The page's globals, typed here: this project compiles without the DOM library.
   interface Element {
     appendChild(child: Element): void;
+  }
+  interface Plot {
+    ctx: {
+      save(): void;
+      restore(): void;
+      beginPath(): void;
+      moveTo(x: number, y: number): void;
+      lineTo(x: number, y: number): void;
+      stroke(): void;
+      fillText(text: string, x: number, y: number): void;
+      strokeStyle: string;
+      fillStyle: string;
+      font: string;
+    };
+    bbox: { top: number; height: number };
+    valToPos(value: number, scale: string, canvas: boolean): number;
   }
   const page = globalThis as unknown as {
     uPlot: new (opts: unknown, data: unknown, target: Element) => unknown;
@@ -86,6 +110,28 @@ function draw({
         scales: { x: { time: false }, y: spec.log ? { distr: 3 } : {} },
         legend: { live: false },
         cursor: { show: false },
+        // A line and a label at each mark, over the plotting area (an anonymous function: the
+        // page cannot see the bundler's helper that names functions).
+        hooks: {
+          draw: [
+            (u: Plot) => {
+              const { ctx, bbox } = u;
+              ctx.save();
+              ctx.strokeStyle = '#555';
+              ctx.fillStyle = '#333';
+              ctx.font = '11px sans-serif';
+              for (const mark of marks) {
+                const x = u.valToPos(mark.t, 'x', true);
+                ctx.beginPath();
+                ctx.moveTo(x, bbox.top);
+                ctx.lineTo(x, bbox.top + bbox.height);
+                ctx.stroke();
+                ctx.fillText(mark.label, x + 3, bbox.top + 12);
+              }
+              ctx.restore();
+            },
+          ],
+        },
         axes: [{ label: 'seconds' }, { label: spec.unit }],
         series: [
           {},
@@ -111,6 +157,7 @@ export async function writeChart(
   series: RequestSeries[],
   pngPath: string,
   title: string,
+  marks: ChartMark[] = [],
 ): Promise<void> {
   const specs = specsOf(series);
   const browser = await chromium.launch({
@@ -130,7 +177,7 @@ export async function writeChart(
     await page.addScriptTag({
       content: fs.readFileSync(path.join(UPLOT, 'uPlot.iife.min.js'), 'utf8'),
     });
-    await page.evaluate(draw, { specs, width: WIDTH, height: CHART_HEIGHT });
+    await page.evaluate(draw, { specs, width: WIDTH, height: CHART_HEIGHT, marks });
     await page.screenshot({ path: pngPath, fullPage: true });
   } finally {
     await browser.close();

@@ -39,6 +39,8 @@ export interface Phase extends LatencyStats {
 export interface RequestSeries {
   /** The request kind (k6's `name` tag). */
   name: string;
+  /** The run's first sample (Unix seconds): `t` of perSecond counts from it. */
+  startSecond: number;
   perSecond: SecondPoint[];
   phases: Phase[];
   total: LatencyStats;
@@ -164,6 +166,7 @@ function fold(name: string, samples: Sample[], firstSecond: number): RequestSeri
     .map(([t, bucket]) => ({ t, ...bucket.stats() }));
   return {
     name,
+    startSecond: firstSecond,
     perSecond,
     phases: [...phases.entries()].map(([scenario, { bucket, first, last }]) => {
       const stats = bucket.stats();
