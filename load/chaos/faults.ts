@@ -9,7 +9,7 @@
  */
 import type { Fleet } from './fleet';
 import {
-  healPartition,
+  endPartition,
   killReplica,
   type Partitioned,
   partitionReplica,
@@ -30,9 +30,18 @@ export interface Fault {
   recover(fleet: Fleet): Promise<void>;
 }
 
-/** A replica restarted after a crash must catch up before the next fault takes another one. */
-async function restartCaughtUp(replicas: number[], fleet: Fleet): Promise<void> {
+/**
+ * Starts the replicas that are down and waits until each has caught up: the next fault may take
+ * another one. `beforeStart` runs first (ending a partition's process), after the replicas' log
+ * offsets are taken, so no line of the restart is missed.
+ */
+async function restartCaughtUp(
+  replicas: number[],
+  fleet: Fleet,
+  beforeStart: () => Promise<void> = async () => {},
+): Promise<void> {
   const offsets = replicas.map(replicaLogOffset);
+  await beforeStart();
   await startReplicas();
   // The load keeps the cluster preparing; the probe only needs to wait for the next tick.
   const traffic = () => fetch(`${fleet.baseUrl}/health`).then((r) => r.arrayBuffer());
@@ -56,7 +65,26 @@ function serviceOutage(id: string, service: string, title: string, smoke = false
   return { ...serviceRestart(id, service, title, smoke), holdMs: 10_000 };
 }
 
-let partitioned: Partitioned | null = null;
+/** One replica cut off from the others and from clients for 10 s (stack-control.ts says how). */
+function replicaPartition(replica: number): Fault {
+  let partitioned: Partitioned | null = null;
+  return {
+    id: 'replica-partition',
+    title:
+      `TigerBeetle replica ${replica} partitioned from the others and from clients (moved into ` +
+      'a network namespace of its own) for 10 s, then back on the host',
+    smoke: false,
+    holdMs: 10_000,
+    inject: async () => {
+      partitioned = await partitionReplica(replica);
+    },
+    recover: (fleet) =>
+      restartCaughtUp([replica], fleet, async () => {
+        if (partitioned !== null) await endPartition(partitioned);
+        partitioned = null;
+      }),
+  };
+}
 
 export const FAULTS: readonly Fault[] = [
   {
@@ -114,20 +142,5 @@ export const FAULTS: readonly Fault[] = [
       await stackCommand(['start', 'cdc']);
     },
   },
-  {
-    id: 'replica-partition',
-    title:
-      'TigerBeetle replica 0 partitioned from the others and from clients (moved into a ' +
-      'network namespace of its own) for 10 s, then back on the host',
-    smoke: false,
-    holdMs: 10_000,
-    inject: async () => {
-      partitioned = await partitionReplica(0);
-    },
-    recover: async (fleet) => {
-      if (partitioned !== null) await healPartition(partitioned);
-      partitioned = null;
-      await restartCaughtUp([0], fleet);
-    },
-  },
+  replicaPartition(0),
 ];

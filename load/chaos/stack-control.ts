@@ -75,13 +75,15 @@ export async function partitionReplica(replica: number): Promise<Partitioned> {
   return { replica, child };
 }
 
-/** Ends the partition: the namespaced process goes, the replica starts again on the host. */
-export async function healPartition(partitioned: Partitioned): Promise<void> {
+/**
+ * Ends the partition's process: the replica is then down on the host until start.sh brings it
+ * back (the fault's recovery does, and waits for it to catch up).
+ */
+export async function endPartition(partitioned: Partitioned): Promise<void> {
   const { child } = partitioned;
   if (child.pid !== undefined && livePid(child.pid) !== null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
   }
-  await startReplicas();
 }
