@@ -149,6 +149,12 @@ const schema = z.object({
   KAFKA_OUTCOMES_TOPIC: z.string().default('ledger.journal-outcomes.v1'),
   KAFKA_OUTCOMES_PARTITIONS: z.coerce.number().int().positive().default(6),
   /**
+   * How outcome events are written (events/envelope.ts): `batch`, one version-2 record per
+   * partition per send (many events); `single`, one version-1 record per event. The projections
+   * read both: upgrade them first, then the bridges.
+   */
+  KAFKA_OUTCOMES_FORMAT: z.enum(['batch', 'single']).default('batch'),
+  /**
    * The ledger's change feed (TigerBeetle CDC, changefeed/): each event twice, keyed by its debit
    * and by its credit account id; poison messages go to `<topic>.dlq`.
    */

@@ -31,6 +31,7 @@ import { EventPublishError } from './errors';
 import type { EventPosition, KafkaTuning, OutcomeSink, PublisherOptions } from './sink';
 
 export type { KafkaTuning };
+import { encodeOutcomeBatch, OUTCOME_HEADERS_V2, type OutcomeRecordFormat } from './envelope';
 import type { OutcomeMessage } from './schema';
 
 export const KAFKA_TUNING_DEFAULT: KafkaTuning = {
@@ -219,6 +220,7 @@ export class KafkaOutcomeSink implements OutcomeSink {
     private readonly compression: CompressionTypes,
     private readonly tuning: KafkaTuning,
     private readonly logger: Logger,
+    private readonly format: OutcomeRecordFormat = 'batch',
   ) {}
 
   /** `partitions`: the topic's partition count (keys hash over all of them, as Java's do). */
@@ -239,7 +241,10 @@ export class KafkaOutcomeSink implements OutcomeSink {
     // known from its partition's base offset: kafkajs keeps a send's messages in order within a
     // partition.
     const partitions = messages.map((message) => this.partitionOf(message));
-    const placed = messages.map((message, i) => ({ ...message, partition: partitions[i] }));
+    const records =
+      this.format === 'batch'
+        ? envelopesOf(messages, partitions)
+        : messages.map((message, i) => ({ ...message, partition: partitions[i]! }));
     let metadata: RecordMetadata[];
     try {
       metadata = await this.producer!.send({
@@ -247,7 +252,7 @@ export class KafkaOutcomeSink implements OutcomeSink {
         acks: -1,
         timeout: this.tuning.ackTimeoutMs,
         compression: this.compression,
-        messages: placed,
+        messages: records,
       });
     } catch (error) {
       this.healthy = false;
@@ -258,10 +263,12 @@ export class KafkaOutcomeSink implements OutcomeSink {
       if (record.baseOffset === undefined) throw new Error('Kafka answered without a base offset');
       next.set(record.partition, BigInt(record.baseOffset));
     }
+    // An envelope's events all sit at its one offset; single records take one offset each.
+    const step = this.format === 'batch' ? 0n : 1n;
     return partitions.map((partition) => {
       const offset = next.get(partition);
       if (offset === undefined) throw new Error(`no acknowledgement for partition ${partition}`);
-      next.set(partition, offset + 1n);
+      next.set(partition, offset + step);
       return { partition, offset: offset.toString() };
     });
   }
@@ -295,6 +302,26 @@ export class KafkaOutcomeSink implements OutcomeSink {
   }
 }
 
+/** One version-2 record per partition, its events in send order (./envelope.ts). */
+function envelopesOf(
+  messages: readonly OutcomeMessage[],
+  partitions: readonly number[],
+): { key: null; value: Buffer; headers: Readonly<Record<string, string>>; partition: number }[] {
+  const values = new Map<number, Buffer[]>();
+  messages.forEach((message, i) => {
+    const partition = partitions[i]!;
+    const list = values.get(partition);
+    if (list === undefined) values.set(partition, [message.value]);
+    else list.push(message.value);
+  });
+  return [...values].map(([partition, list]) => ({
+    key: null,
+    value: encodeOutcomeBatch(list),
+    headers: OUTCOME_HEADERS_V2,
+    partition,
+  }));
+}
+
 /** The sink for `OutcomePublisher.connect`: client, topic, producer; any failure is typed. */
 export async function openKafkaOutcomeSink(
   options: PublisherOptions,
@@ -304,7 +331,8 @@ export async function openKafkaOutcomeSink(
   const kafka = createKafkaClient(options.brokers, options.clientId, logger, tuning);
   const admin = kafka.admin({ retry: retryOf(tuning) });
   const compression = COMPRESSION[options.compression ?? 'none'];
-  const sink = new KafkaOutcomeSink(kafka, options.topic, compression, tuning, logger);
+  const format = options.format ?? 'batch';
+  const sink = new KafkaOutcomeSink(kafka, options.topic, compression, tuning, logger, format);
   let topic: TopicInfo;
   try {
     await admin.connect();

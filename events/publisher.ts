@@ -51,6 +51,7 @@ export function publisherOptionsFromConfig(
     partitions: config.KAFKA_OUTCOMES_PARTITIONS,
     replicationFactor,
     logger,
+    format: config.KAFKA_OUTCOMES_FORMAT,
     limits: { lingerMs: config.KAFKA_LINGER_MS },
   };
 }

@@ -373,12 +373,8 @@ export function encodeOutcome(outcome: JournalOutcome): OutcomeMessage {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * Reads a message value. Throws `EventDecodeError` (never anything else) when the value is not a
- * version-1 journal outcome event: `malformed`, `unknown_schema`, `unsupported_version` or
- * `invalid_event`.
- */
-export function decodeOutcome(value: Buffer | Uint8Array | string | null): JournalOutcomeEventV1 {
+/** A record value as JSON. Throws `EventDecodeError('malformed')` for anything else. */
+export function parseOutcomeJson(value: Buffer | Uint8Array | string | null): object {
   if (value === null) throw new EventDecodeError('malformed', 'the message has no value');
   let json: unknown;
   try {
@@ -389,6 +385,11 @@ export function decodeOutcome(value: Buffer | Uint8Array | string | null): Journ
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new EventDecodeError('malformed', 'not a JSON object');
   }
+  return json;
+}
+
+/** Throws `unknown_schema` unless the object names our schema; returns its `version`. */
+export function outcomeVersionOf(json: object): unknown {
   const envelope = json as { schema?: unknown; version?: unknown };
   if (envelope.schema !== OUTCOME_SCHEMA) {
     throw new EventDecodeError(
@@ -396,13 +397,22 @@ export function decodeOutcome(value: Buffer | Uint8Array | string | null): Journ
       `schema ${JSON.stringify(envelope.schema)} is not '${OUTCOME_SCHEMA}'`,
     );
   }
-  if (envelope.version !== OUTCOME_SCHEMA_VERSION) {
-    throw new EventDecodeError(
-      'unsupported_version',
-      `version ${JSON.stringify(envelope.version)} of '${OUTCOME_SCHEMA}' is not supported`,
-      { version: envelope.version },
-    );
-  }
+  return envelope.version;
+}
+
+export function unsupportedVersion(version: unknown): EventDecodeError {
+  return new EventDecodeError(
+    'unsupported_version',
+    `version ${JSON.stringify(version)} of '${OUTCOME_SCHEMA}' is not supported`,
+    { version },
+  );
+}
+
+/**
+ * Checks a parsed object against every v1 rule. `at` prefixes the issues' paths (an event inside
+ * a batch envelope is `events.3`). Throws `EventDecodeError('invalid_event')`.
+ */
+export function validateOutcomeV1(json: unknown, at = ''): JournalOutcomeEventV1 {
   let parsed: ReturnType<typeof eventV1.safeParse>;
   try {
     parsed = eventV1.safeParse(json);
@@ -411,8 +421,24 @@ export function decodeOutcome(value: Buffer | Uint8Array | string | null): Journ
     throw new EventDecodeError('invalid_event', `invalid event: ${(error as Error).message}`);
   }
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '.'}: ${i.message}`);
+    const issues = parsed.error.issues.map((i) => {
+      const path = [...(at === '' ? [] : [at]), ...i.path].join('.');
+      return `${path || '.'}: ${i.message}`;
+    });
     throw new EventDecodeError('invalid_event', `invalid event: ${issues.join('; ')}`, { issues });
   }
   return parsed.data;
+}
+
+/**
+ * Reads a version-1 message value (one event). Throws `EventDecodeError` (never anything else)
+ * when it is not one: `malformed`, `unknown_schema`, `unsupported_version` or `invalid_event`.
+ * A record of the outcome topic may also be a version-2 batch envelope: read records with
+ * `decodeOutcomeRecord` (./envelope.ts), which takes both.
+ */
+export function decodeOutcome(value: Buffer | Uint8Array | string | null): JournalOutcomeEventV1 {
+  const json = parseOutcomeJson(value);
+  const version = outcomeVersionOf(json);
+  if (version !== OUTCOME_SCHEMA_VERSION) throw unsupportedVersion(version);
+  return validateOutcomeV1(json);
 }

@@ -4,6 +4,7 @@
  * Kafka client's tuning. Apart from both, so neither imports the other's types.
  */
 import type { Logger } from '../core/logger';
+import type { OutcomeRecordFormat } from './envelope';
 import type { OutcomeMessage } from './schema';
 
 export interface KafkaTuning {
@@ -108,6 +109,8 @@ export interface PublisherOptions {
   limits?: Partial<PublisherLimits>;
   /** Measured in README.md: gzip costs CPU on this 2-core box for little gain on a local link. */
   compression?: 'none' | 'gzip';
+  /** `batch` (v2 envelopes, the default) or `single` (one v1 record per event): ./envelope.ts. */
+  format?: OutcomeRecordFormat;
   kafka?: Partial<KafkaTuning>;
   onBatch?: (report: BatchReport) => void;
 }

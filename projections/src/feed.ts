@@ -7,11 +7,13 @@
  * - `changeFeed` (./changes/feed.ts): the ledger's own change events (TigerBeetle CDC), relayed
  *   twice, keyed by each account: balances, statements, daily summaries, the ledger-event chain.
  *
- * `decode` throws an `EventDecodeError` for a record it cannot read (the runner dead-letters it);
+ * `decode` gives the events of one record, in order (an outcome record may be a batch envelope of
+ * many, events/envelope.ts), and throws an `EventDecodeError` for a record it cannot read, whole:
+ * the runner dead-letters it;
  * `fromStore` turns a payload the hash chain stored back into the records it stands for, so a
  * projection can be rebuilt from the event store as well as from Kafka.
  */
-import { decodeOutcome } from '../../events/schema';
+import { decodeOutcomeRecord } from '../../events/envelope';
 import type { Located, ProjectedEvent } from './projection';
 
 export interface FeedRecord {
@@ -23,20 +25,28 @@ export interface FeedRecord {
 
 export interface Feed<E extends Located> {
   readonly name: 'outcomes' | 'changes';
-  decode(record: FeedRecord, topic: string, partition: number): E;
+  decode(record: FeedRecord, topic: string, partition: number): E[];
   fromStore(payload: Buffer, topic: string, partition: number, offset: string): E[];
 }
 
 export const outcomeFeed: Feed<ProjectedEvent> = {
   name: 'outcomes',
   decode(record, topic, partition) {
-    const event = decodeOutcome(record.value);
-    return { event, topic, partition, offset: record.offset, timestamp: record.timestamp };
+    const { offset, timestamp } = record;
+    return decodeOutcomeRecord(record.value).map((event) => ({
+      event,
+      topic,
+      partition,
+      offset,
+      timestamp,
+    }));
   },
   fromStore(payload, topic, partition, offset) {
-    return [
-      outcomeFeed.decode({ key: null, value: payload, offset, timestamp: '0' }, topic, partition),
-    ];
+    return outcomeFeed.decode(
+      { key: null, value: payload, offset, timestamp: '0' },
+      topic,
+      partition,
+    );
   },
 };
 

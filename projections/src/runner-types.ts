@@ -19,8 +19,14 @@ export const systemClock: Clock = {
 };
 
 export interface RunnerLimits {
-  /** Events per PostgreSQL transaction; a larger Kafka batch is applied in several. */
+  /** Records per PostgreSQL transaction; a larger Kafka batch is applied in several. */
   batchEventsMax: number;
+  /**
+   * Record bytes (key + value) per transaction: a chunk also ends here, so one of batch envelopes
+   * (events/envelope.ts, thousands of events a record) stays a few thousand events. At least one
+   * record is always taken.
+   */
+  batchBytesMax: number;
   /** Partitions whose batches are applied at once (each its own transaction and connection). */
   partitionsConcurrency: number;
   /** Bytes kafkajs fetches per partition per request: bounds a batch's size in memory. */
@@ -49,6 +55,7 @@ export interface RunnerLimits {
 export const RUNNER_LIMITS_DEFAULT: RunnerLimits = {
   // ~5 MB of 860-byte events: a few statements of a few thousand rows each.
   batchEventsMax: 5_000,
+  batchBytesMax: 4 * 1024 * 1024,
   partitionsConcurrency: 2,
   fetchBytesPerPartitionMax: 4 * 1024 * 1024,
   fetchWaitMs: 100,

@@ -27,7 +27,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import type pg from 'pg';
 import { ensureTopic } from '../../events/kafka';
 import type { Logger } from '../../core/logger';
-import { withTransaction } from '../../core/postgres/pool';
+import { type Queryable, withTransaction } from '../../core/postgres/pool';
 import { advanceCheckpoint, readCheckpoint } from './checkpoints';
 import { type DeadLetter, DeadLetterSink, dlqTopicOf } from './dead-letter';
 import { deadLetterTableExists, recordDeadLetters } from './dead-letter-table';
@@ -46,7 +46,7 @@ import {
   RunnerTally,
   systemClock,
 } from './runner-types';
-import { describeFailure, letterOf, type Origin, screen } from './screen';
+import { describeFailure, letterOf, type Origin, recordBytes, screen } from './screen';
 
 export {
   type Clock,
@@ -77,6 +77,29 @@ export interface RunnerOptions<E extends Located = ProjectedEvent> {
   clock?: Clock;
   /** Called after every committed transaction (benchmarks, tests). */
   onCommit?: (report: CommitReport) => void;
+}
+
+/** Consecutive chunks of at most `batchEventsMax` records and, past the first, `batchBytesMax`. */
+export function chunksOf(
+  messages: readonly KafkaMessage[],
+  limits: Pick<RunnerLimits, 'batchEventsMax' | 'batchBytesMax'>,
+): KafkaMessage[][] {
+  const chunks: KafkaMessage[][] = [];
+  let chunk: KafkaMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = recordBytes(message);
+    const full = chunk.length >= limits.batchEventsMax || bytes + size > limits.batchBytesMax;
+    if (chunk.length > 0 && full) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /** A fenced checkpoint: the transaction rolls back with this. */
@@ -251,8 +274,7 @@ export class ProjectionRunner<E extends Located = ProjectedEvent> {
         'offsets missing from the log; continuing after the gap',
       );
     }
-    for (let i = 0; i < messages.length; i += this.limits.batchEventsMax) {
-      const chunk = messages.slice(i, i + this.limits.batchEventsMax);
+    for (const chunk of chunksOf(messages, this.limits)) {
       if (!(await this.applyChunk(payload, state, chunk, false))) return;
     }
   }
@@ -368,6 +390,7 @@ export class ProjectionRunner<E extends Located = ProjectedEvent> {
         if (events.length > 0) {
           for (const projection of projections) await projection.apply(tx, events);
         }
+        if (failed !== null) await this.applyWhatApplies(tx, chunk[0]!, failed);
         if (this.recordInTable) await recordDeadLetters(tx, letters);
         const moved = await advanceCheckpoint(tx, { group, topic, partition }, state.row, next);
         if (!moved) throw new FencedError(`checkpoint of partition ${partition} moved`);
@@ -387,6 +410,36 @@ export class ProjectionRunner<E extends Located = ProjectedEvent> {
       );
     }
     this.committed(payload, state, chunk, events.length, letters);
+  }
+
+  /**
+   * A record dead-lettered whole may be a batch envelope of many events (events/envelope.ts):
+   * each event is applied alone under a savepoint, so its neighbours are not held back with it.
+   * The letter keeps the whole record (a replay re-applies it; the applied events are no-ops
+   * then, by event id) and says which events failed.
+   */
+  private async applyWhatApplies(tx: Queryable, message: KafkaMessage, letter: DeadLetter) {
+    let events: E[];
+    try {
+      events = this.feed.decode(message, this.options.topic, letter.partition);
+    } catch {
+      return;
+    }
+    if (events.length < 2) return;
+    const failures: string[] = [];
+    for (const [index, event] of events.entries()) {
+      await tx.query('SAVEPOINT one_event');
+      try {
+        for (const projection of this.options.projections) await projection.apply(tx, [event]);
+        await tx.query('RELEASE SAVEPOINT one_event');
+      } catch (error) {
+        if (classifyFailure(error) === 'transient') throw error;
+        await tx.query('ROLLBACK TO SAVEPOINT one_event');
+        failures.push(`event ${index}: ${describeFailure(error)}`);
+      }
+    }
+    const applied = events.length - failures.length;
+    letter.message = `${failures.length} of ${events.length} events failed, ${applied} applied; ${failures.join('; ')}`;
   }
 
   private committed(

@@ -56,7 +56,7 @@ export function screen<E extends Located>(
       continue;
     }
     try {
-      events.push(feed.decode(message, origin.topic, origin.partition));
+      events.push(...feed.decode(message, origin.topic, origin.partition));
     } catch (error) {
       if (!(error instanceof EventDecodeError)) throw error;
       letters.push(letterOf(origin, message, error.code, error.message));

@@ -41,7 +41,7 @@ export const changeFeed: Feed<ProjectedChange> = {
       );
     }
     const { offset, timestamp } = record;
-    return { change, side, payload: record.value!, topic, partition, offset, timestamp };
+    return [{ change, side, payload: record.value!, topic, partition, offset, timestamp }];
   },
   // The chain keeps one record per event (the debit side): it stands for both sides.
   fromStore(payload, topic, partition, offset) {

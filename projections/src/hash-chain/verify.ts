@@ -3,9 +3,9 @@
  * hash snapshot, or from genesis with `full` — recomputing every hash (chain.ts), checking every
  * previous_hash link, that positions run 1, 2, 3, … with no gap and no duplicate, every block
  * checkpoint and the chain head, and that the columns that are not hashed agree with the hashed
- * payload (journal_id, kind, occurred_at) or rise along the chain (kafka_offset). It reports OK
- * or the first bad event exactly, and on OK records a snapshot so the next run only reads what
- * was appended since.
+ * payload (journal_id, kind, occurred_at) or never fall along the chain (kafka_offset: the events
+ * of one batch envelope share it). It reports OK or the first bad event exactly, and on OK records
+ * a snapshot so the next run only reads what was appended since.
  *
  * What it finds: an edited row (its hash no longer matches, or, if the attacker recomputed it,
  * the next row's link breaks), a deleted row (a gap, or a head beyond the last row), an inserted
@@ -160,8 +160,9 @@ function columnProblem(row: EventRow, previousOffset: bigint): string | null {
   if (nsToTimestamp(BigInt(row.occurred_at_ns)) !== row.occurred_at_iso) {
     return `occurred_at ${row.occurred_at_iso} is not occurred_at_ns ${row.occurred_at_ns}`;
   }
-  if (row.kafka_offset <= previousOffset) {
-    return `kafka_offset ${row.kafka_offset} does not follow the previous event's ${previousOffset}`;
+  // Equal is allowed: the events of one batch envelope (events/envelope.ts) share its offset.
+  if (row.kafka_offset < previousOffset) {
+    return `kafka_offset ${row.kafka_offset} is below the previous event's ${previousOffset}`;
   }
   return null;
 }

@@ -144,7 +144,7 @@ function decodeRecord<E extends Located>(
   topic: string,
   partition: number,
   message: { key: Buffer | null; offset: string; timestamp: string; value: Buffer | null },
-): E | null {
+): E[] | null {
   try {
     return feed.decode(message, topic, partition);
   } catch {
@@ -210,9 +210,9 @@ async function replayKafka<E extends Located>(
               for (const message of batch.messages) {
                 if (BigInt(message.offset) >= target) break;
                 next = BigInt(message.offset) + 1n;
-                const event = decodeRecord(feed, topic, batch.partition, message);
-                if (event === null) onUndecodable();
-                else events.push(event);
+                const decoded = decodeRecord(feed, topic, batch.partition, message);
+                if (decoded === null) onUndecodable();
+                else events.push(...decoded);
               }
               try {
                 await apply(events);

@@ -51,8 +51,8 @@ export function feedTarget<E extends Located>(
     group,
     topic,
     async apply(tx, row) {
-      const event = feed.decode(row, row.topic, row.partition);
-      for (const projection of projections) await projection.apply(tx, [event]);
+      const events = feed.decode(row, row.topic, row.partition);
+      for (const projection of projections) await projection.apply(tx, events);
     },
   };
 }

@@ -1,13 +1,14 @@
 /**
  * Proves the outcome publisher against the real local Kafka broker (infra/stack.sh, KAFKA_BROKERS):
  * outcomes published concurrently are read back by a fresh consumer group exactly once each, with
- * every field of the event, the journal id as key and one journal's events in publish order on
- * one partition; the topic is created once and found afterwards; a failed send is followed by a
+ * every field of the event and one journal's events in publish order on one partition, both as
+ * batch envelopes (version 2, the default: few records, each event at its envelope's offset) and
+ * as single records (version 1, the journal id as key); the topic is created once and found afterwards; a failed send is followed by a
  * fresh producer that delivers; and an unreachable broker fails connect and publish with a typed
  * EventPublishError within seconds. Each run uses uniquely named topics and deletes them.
  */
 import { randomUUID } from 'node:crypto';
-import { CompressionTypes, type Admin, type Kafka } from 'kafkajs';
+import { CompressionTypes, type Admin, type Kafka, Partitioners } from 'kafkajs';
 import pino from 'pino';
 import { loadConfig } from '../../../core/config';
 import { EventPublishError } from '../../../events/errors';
@@ -18,8 +19,8 @@ import {
   KafkaOutcomeSink,
 } from '../../../events/kafka';
 import { type EventPosition, OutcomePublisher } from '../../../events/publisher';
+import { decodeOutcomeRecord, type OutcomeRecordFormat } from '../../../events/envelope';
 import {
-  decodeOutcome,
   type JournalOutcomeEventV1,
   OUTCOME_HEADERS,
   toOutcomeEvent,
@@ -64,19 +65,20 @@ afterAll(async () => {
 }, 30_000);
 
 interface Consumed {
-  key: string;
+  key: string | null;
   partition: number;
   offset: string;
   headers: Record<string, string>;
   event: JournalOutcomeEventV1;
 }
 
-/** Reads the topic from the beginning with a new group until `count` messages, then a bit more. */
+/** Reads the topic from the beginning with a new group until `count` events, then a bit more. */
 async function consume(topic: string, count: number, timeoutMs: number): Promise<Consumed[]> {
   const groupId = `test-events-${randomUUID()}`;
   groups.push(groupId);
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
   const seen: Consumed[] = [];
+  records = 0;
   let reached: () => void = () => undefined;
   const enough = new Promise<void>((resolve) => (reached = resolve));
   try {
@@ -88,13 +90,11 @@ async function consume(topic: string, count: number, timeoutMs: number): Promise
         for (const [name, value] of Object.entries(message.headers ?? {})) {
           headers[name] = String(value);
         }
-        seen.push({
-          key: String(message.key),
-          partition,
-          offset: message.offset,
-          headers,
-          event: decodeOutcome(message.value),
-        });
+        records += 1;
+        for (const event of decodeOutcomeRecord(message.value)) {
+          const key = message.key === null ? null : String(message.key);
+          seen.push({ key, partition, offset: message.offset, headers, event });
+        }
         if (seen.length >= count) reached();
       },
     });
@@ -116,6 +116,23 @@ async function consume(topic: string, count: number, timeoutMs: number): Promise
   }
 }
 
+const partitioner = Partitioners.DefaultPartitioner();
+
+/** The partition Java's murmur2 partitioner gives a key, as any Kafka client computes it. */
+function javaPartitionOf(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader: 0,
+    replicas: [],
+    isr: [],
+  }));
+  return partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
+}
+
+/** Records the last `consume` read (an envelope is one record of many events). */
+let records = 0;
+
 /** A journal's life: the kinds it goes through, in order. */
 const LIVES: OutcomeKind[][] = [
   ['posted'],
@@ -126,72 +143,82 @@ const LIVES: OutcomeKind[][] = [
 ];
 
 describe('OutcomePublisher on the local broker', () => {
-  it('delivers every outcome once, with all metadata, in per-journal order', async () => {
-    const topic = freshTopic('roundtrip');
-    const publisher = await OutcomePublisher.connect({
-      brokers: BROKERS,
-      clientId: 'test-events',
-      topic,
-      partitions: 3,
-      replicationFactor: 1,
-      logger: silent,
-      limits: { lingerMs: 2, batchEventsMax: 200 },
-    });
-    const journals = 400;
-    const published = new Map<string, JournalOutcome>();
-    const order = new Map<string, string[]>();
-    const acks: Array<Promise<EventPosition>> = [];
-    const positions = new Map<string, EventPosition>();
-    try {
-      // Journals interleave; each journal's own outcomes are published in its order.
-      for (let step = 0; step < 3; step++) {
-        for (let j = 0; j < journals; j++) {
-          const kind = LIVES[j % LIVES.length]![step];
-          if (kind === undefined) continue;
-          const journalId = `01JTEST${RUN}-${j}`;
-          // Half the holds' second steps come as the service sends them: without the journal.
-          const bare = step > 0 && j % 2 === 0;
-          const outcome = sampleOutcome(journalId, j * 10 + step, kind, bare);
-          if (kind === 'rejected' && step > 0) {
-            outcome.transfers[0]!.transfer.flags = TransferFlags.post_pending_transfer;
-          }
-          const eventId = toOutcomeEvent(outcome).eventId;
-          published.set(eventId, outcome);
-          order.set(journalId, [...(order.get(journalId) ?? []), eventId]);
-          const ack = publisher.publish(outcome);
-          acks.push(ack.then((position) => positions.set(eventId, position).get(eventId)!));
-        }
-      }
-      await Promise.all(acks);
-      const stats = publisher.stats();
-      expect(stats.eventsPublished).toBe(acks.length);
-      expect(stats.batchesSent).toBeLessThan(acks.length / 5); // coalesced, not one send each
-    } finally {
-      await publisher.close();
-    }
-
-    const consumed = await consume(topic, acks.length, 30_000);
-    expect(consumed).toHaveLength(acks.length);
-    expect(new Set(consumed.map((c) => c.event.eventId)).size).toBe(acks.length);
-    const partitionOf = new Map<string, number>();
-    const readOrder = new Map<string, string[]>();
-    for (const { key, partition, offset, headers, event } of consumed) {
-      expect(event).toEqual(toOutcomeEvent(published.get(event.eventId)!));
-      // The position publish() answered is where the event really is (the consistency token).
-      expect(positions.get(event.eventId)).toEqual({ partition, offset });
-      expect(key).toBe(event.journalId);
-      expect(headers).toEqual({
-        [OUTCOME_HEADERS.schema]: 'ledger-bridge.journal-outcome',
-        [OUTCOME_HEADERS.version]: '1',
-        [OUTCOME_HEADERS.contentType]: 'application/json',
+  it.each<OutcomeRecordFormat>(['batch', 'single'])(
+    'delivers every outcome once, with all metadata, in per-journal order (%s records)',
+    async (format) => {
+      const topic = freshTopic(`roundtrip-${format}`);
+      const publisher = await OutcomePublisher.connect({
+        brokers: BROKERS,
+        clientId: 'test-events',
+        topic,
+        partitions: 3,
+        replicationFactor: 1,
+        logger: silent,
+        format,
+        limits: { lingerMs: 2, batchEventsMax: 200 },
       });
-      expect(partitionOf.get(key) ?? partition).toBe(partition);
-      partitionOf.set(key, partition);
-      readOrder.set(key, [...(readOrder.get(key) ?? []), event.eventId]);
-    }
-    expect(readOrder).toEqual(order);
-    expect(new Set(partitionOf.values()).size).toBe(3); // keys spread over every partition
-  }, 60_000);
+      const journals = 400;
+      const published = new Map<string, JournalOutcome>();
+      const order = new Map<string, string[]>();
+      const acks: Array<Promise<EventPosition>> = [];
+      const positions = new Map<string, EventPosition>();
+      try {
+        // Journals interleave; each journal's own outcomes are published in its order.
+        for (let step = 0; step < 3; step++) {
+          for (let j = 0; j < journals; j++) {
+            const kind = LIVES[j % LIVES.length]![step];
+            if (kind === undefined) continue;
+            const journalId = `01JTEST${RUN}-${j}`;
+            // Half the holds' second steps come as the service sends them: without the journal.
+            const bare = step > 0 && j % 2 === 0;
+            const outcome = sampleOutcome(journalId, j * 10 + step, kind, bare);
+            if (kind === 'rejected' && step > 0) {
+              outcome.transfers[0]!.transfer.flags = TransferFlags.post_pending_transfer;
+            }
+            const eventId = toOutcomeEvent(outcome).eventId;
+            published.set(eventId, outcome);
+            order.set(journalId, [...(order.get(journalId) ?? []), eventId]);
+            const ack = publisher.publish(outcome);
+            acks.push(ack.then((position) => positions.set(eventId, position).get(eventId)!));
+          }
+        }
+        await Promise.all(acks);
+        const stats = publisher.stats();
+        expect(stats.eventsPublished).toBe(acks.length);
+        expect(stats.batchesSent).toBeLessThan(acks.length / 5); // coalesced, not one send each
+      } finally {
+        await publisher.close();
+      }
+
+      const consumed = await consume(topic, acks.length, 30_000);
+      expect(consumed).toHaveLength(acks.length);
+      expect(new Set(consumed.map((c) => c.event.eventId)).size).toBe(acks.length);
+      // An envelope per partition per send: far fewer records than events.
+      if (format === 'batch') expect(records).toBeLessThan(acks.length / 5);
+      else expect(records).toBe(acks.length);
+      const partitionOf = new Map<string, number>();
+      const readOrder = new Map<string, string[]>();
+      for (const { key, partition, offset, headers, event } of consumed) {
+        const { journalId } = event;
+        expect(event).toEqual(toOutcomeEvent(published.get(event.eventId)!));
+        // The position publish() answered is where the event really is (the consistency token).
+        expect(positions.get(event.eventId)).toEqual({ partition, offset });
+        expect(key).toBe(format === 'batch' ? null : journalId);
+        expect(headers).toEqual({
+          [OUTCOME_HEADERS.schema]: 'ledger-bridge.journal-outcome',
+          [OUTCOME_HEADERS.version]: format === 'batch' ? '2' : '1',
+          [OUTCOME_HEADERS.contentType]: 'application/json',
+        });
+        // Java's partitioner on the journal id, whichever the format.
+        expect(partition).toBe(javaPartitionOf(journalId, 3));
+        partitionOf.set(journalId, partition);
+        readOrder.set(journalId, [...(readOrder.get(journalId) ?? []), event.eventId]);
+      }
+      expect(readOrder).toEqual(order);
+      expect(new Set(partitionOf.values()).size).toBe(3); // keys spread over every partition
+    },
+    60_000,
+  );
 
   it('publishes a retried outcome again under the same event id (consumers dedupe)', async () => {
     const topic = freshTopic('retry');

@@ -38,8 +38,8 @@ import {
   percentile,
   recordOf,
   SanitizingJournalStore,
-  versionTwo,
-  versionTwoFeed,
+  futureVersion,
+  futureVersionFeed,
 } from '../../support/projections/dead-letter-fixtures';
 import {
   kafkaFixture,
@@ -96,9 +96,9 @@ const POISON: { journal: string; reason: string; record: () => PartitionRecord }
     },
   },
   {
-    journal: 'dl-v2',
+    journal: 'dl-v3',
     reason: 'unsupported_version',
-    record: () => versionTwo(1, outcome('dl-v2', sequence++)),
+    record: () => futureVersion(1, outcome('dl-v3', sequence++)),
   },
   {
     journal: 'dl-account',
@@ -297,7 +297,7 @@ test('poison events are dead-lettered once each; the rest flow, undelayed by bac
   expect(row('dl-nul').message).toMatch(/22021.*0x00/);
   expect(row('dl-account').message).toMatch(/unknown account acc-unknown/);
   expect(row('dl-orphan').message).toMatch(/was never seen/);
-  expect(row('dl-v2').message).toMatch(/version 2/);
+  expect(row('dl-v3').message).toMatch(/version 3/);
   expect(row('dl-big').value_bytes).toBeGreaterThan(EVENT_BYTES_MAX);
   expect(row('dl-nul').headers).toMatchObject({ schema: expect.any(String) });
 
@@ -385,7 +385,7 @@ test('replay-dlq applies them once fixed and marks them; the count goes to 0', a
     replayed: 3,
     failed: [
       ['malformed', expect.stringMatching(/not UTF-8 JSON/)],
-      ['unsupported_version', expect.stringMatching(/version 2/)],
+      ['unsupported_version', expect.stringMatching(/version 3/)],
       ['apply_failed', expect.stringMatching(/unknown account acc-unknown/)],
     ],
   });
@@ -396,7 +396,7 @@ test('replay-dlq applies them once fixed and marks them; the count goes to 0', a
   );
   expect(noted.map((n) => n.replay_attempts)).toEqual([1, 1, 1]);
 
-  // The data fix: the account registered, the broken record repaired, version 2 read.
+  // The data fix: the account registered, the broken record repaired, version 3 read.
   await db.pool.query("INSERT INTO rules_known_account VALUES ('acc-unknown')");
   const repaired = recordOf(0, outcome('dl-json', sequence++)).value;
   await db.pool.query("UPDATE projection_dead_letter SET value = $1 WHERE key = 'dl-json'::bytea", [
@@ -404,14 +404,14 @@ test('replay-dlq applies them once fixed and marks them; the count goes to 0', a
   ]);
   const second = await replayDeadLetters({
     db: db.pool,
-    targets: [feedTarget(group, topic, versionTwoFeed, fixed)],
+    targets: [feedTarget(group, topic, futureVersionFeed, fixed)],
   });
   expect(second).toMatchObject({ pending: 3, replayed: 3, failed: [] });
   expect(await deadLetterCount()).toBe(0);
   expect(await countPendingDeadLetters(db.pool)).toEqual([]);
   const again = await replayDeadLetters({
     db: db.pool,
-    targets: [feedTarget(group, topic, versionTwoFeed, fixed)],
+    targets: [feedTarget(group, topic, futureVersionFeed, fixed)],
   });
   expect(again).toMatchObject({ pending: 0, replayed: 0, failed: [] });
 

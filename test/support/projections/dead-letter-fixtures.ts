@@ -55,10 +55,11 @@ export function recordOf(partition: number, outcome: JournalOutcome): PartitionR
 }
 
 /** A valid outcome event whose schema version this code does not read (2). */
-export function versionTwo(partition: number, outcome: JournalOutcome): PartitionRecord {
+/** A record of a version this build cannot read (the batch envelope is 2: this is 3). */
+export function futureVersion(partition: number, outcome: JournalOutcome): PartitionRecord {
   const record = recordOf(partition, outcome);
   const json = JSON.parse(record.value!.toString('utf8')) as { version: number };
-  json.version = 2;
+  json.version = 3;
   return { ...record, value: Buffer.from(JSON.stringify(json), 'utf8') };
 }
 
@@ -154,12 +155,12 @@ export class SanitizingJournalStore implements Projection {
   }
 }
 
-/** The outcome feed "fixed": it also reads version 2 (as version 1). */
-export const versionTwoFeed: Feed<ProjectedEvent> = {
+/** The outcome feed "fixed": it also reads version 3 (as version 1). */
+export const futureVersionFeed: Feed<ProjectedEvent> = {
   ...outcomeFeed,
   decode(record, topic, partition) {
     const json = JSON.parse(record.value!.toString('utf8')) as { version: number };
-    if (json.version === 2) json.version = 1;
+    if (json.version === 3) json.version = 1;
     const value = Buffer.from(JSON.stringify(json), 'utf8');
     return outcomeFeed.decode({ ...record, value }, topic, partition);
   },
