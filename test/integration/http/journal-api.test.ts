@@ -6,7 +6,7 @@
  * Kafka consumer that reads exactly one outcome event per journal with all its metadata.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeOutcome } from '../../../events/schema';
+import { decodeOutcomeRecord } from '../../../events/envelope';
 import type { JournalOutcomeEventV1 } from '../../../events/schema';
 import { PLAN_CASES, SCHEMA_CASES, validBody } from '../../support/journal/cases';
 import { type Answer, call, type Harness, startHarness, withKey } from '../../support/http/harness';
@@ -468,7 +468,7 @@ describe('outcome events', () => {
       await consumer.subscribe({ topic: h.topic, fromBeginning: true });
       await consumer.run({
         eachMessage: async ({ message }) => {
-          events.push(decodeOutcome(message.value));
+          events.push(...decodeOutcomeRecord(message.value));
         },
       });
       const wanted = [...expected.values()].flatMap((events) => [...events.keys()]);
