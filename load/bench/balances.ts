@@ -15,11 +15,13 @@
  *
  * With BENCH_BRIDGE=1 (the default) a real bridge process (bridge/src/main.ts: the same ledger,
  * PostgreSQL, Kafka acks=all) also takes BENCH_WRITE_RATE journals/s over HTTP for the whole run,
- * paced by a second autocannon: the CPU cost of the real write path on the same machine. Until
- * the reader is wired into the bridge, those journals go to the bridge's own ledger, not to the
- * one the readers read; the invalidations come from the server's own write load. Its requests
- * carry an API key that bridge-process.ts mints once the bridge is ready (the balance server
- * takes none).
+ * paced by a second autocannon: the CPU cost of the real write path on the same machine. The
+ * bridge serves balances through the same reader (GET /api/balance/:accountId), but this bench
+ * reads the balance server's readers, which know only its own accounts: the bridge's journals go
+ * to accounts of its own, and the invalidations come from the server's own write load. Its
+ * requests carry an API key that bridge-process.ts mints once the bridge is ready (the balance
+ * server takes none). Reads through the bridge itself, with its key check and rate limiter, are
+ * ./bridge-reads.ts (`npm run bench:reads:bridge`).
  *
  * autocannon reports p50/p90/p97.5/p99, not p95: the table shows p97.5, an upper bound of p95.
  *

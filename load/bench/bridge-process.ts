@@ -14,6 +14,7 @@ import { createDirectPool } from '../../core/postgres/pool';
 import { createKey, type IssuedKey, revokeKey } from '../../bridge/src/access/key-store';
 import { SCOPES } from '../../bridge/src/access/scopes';
 import { type LedgerChoice, ledgerProcessEnv } from './ledger';
+import { pinned } from '../runner/pin';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Longest a bridge that printed its URL may take to answer /ready (ms). */
@@ -29,6 +30,12 @@ export interface BridgeProcessOptions {
   topic: string;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
+  /** CPUs to pin the bridge to with taskset (../runner/pin.ts); absent or null: not pinned. */
+  cpus?: readonly number[] | null;
+  /** The checkout to run the bridge from (default: this one), e.g. a worktree of a baseline. */
+  root?: string;
+  /** More environment for the bridge (after the bench's own). */
+  env?: Record<string, string>;
 }
 
 export interface BridgeProcess {
@@ -100,12 +107,14 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
     LOG_LEVEL: 'warn',
     ENGINE_DATA_DIR: options.dataDir,
     KAFKA_OUTCOMES_TOPIC: options.topic,
+    ...options.env,
   };
   // The database the bridge migrates, read from the environment it starts with.
   const databaseUrl = loadConfig(env).DATABASE_DIRECT_URL;
   const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'bridge/src/main.ts'];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+  const run = pinned(options.cpus ?? null, process.execPath, args);
+  const child = spawn(run.command, run.args, {
+    cwd: options.root ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -31,6 +31,7 @@ import { assertBridgeLedger, chooseLedger, describeLedger } from '../bench/ledge
 import { auditRun } from './audit';
 import { busiest, type CpuReport } from './cpu';
 import { readK6Summary, runK6 } from './k6';
+import { pinned, pinPlan } from './pin';
 import { machine, PHASE_HEADER, phaseRow, resultsDir } from './report';
 import { type Phase, readSeries } from './series';
 import { envChoice, envInt, envInts, runCommand, UsageError } from './settings';
@@ -75,8 +76,10 @@ export function highestHeld(phases: Phase[]): Phase | null {
 async function startBaseline(
   databaseUrl: string,
   port: number,
+  cpus: readonly number[] | null,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'load/baseline/main.ts'], {
+  const main = pinned(cpus, process.execPath, ['--import', 'tsx', 'load/baseline/main.ts']);
+  const child = spawn(main.command, main.args, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -153,6 +156,7 @@ async function main(): Promise<number> {
   const ACCOUNTS = String(envInt('ACCOUNTS', 1_000, 2, 1_000_000));
   const port = envInt('LOAD_PORT', 3180, 1, 65_532);
   const baselinePort = envInt('BASELINE_PORT', 3300, 1, 65_535);
+  const pin = pinPlan('LOAD_PIN_CPUS', process.env.LOAD_PIN_CPUS);
   const ledger = chooseLedger(process.env);
   const started = new Date();
   const run = `cmp-${randomUUID().slice(0, 8)}`;
@@ -167,12 +171,14 @@ async function main(): Promise<number> {
     port,
     dataDir: path.join(ROOT, '.run', 'load', 'engine'),
     ledger,
+    cpus: pin.services,
   });
+  console.log(`CPUs: ${pin.describe}`);
   const cluster = ledger.kind === 'tigerbeetle' ? ledger.addresses : undefined;
   let baseline: { url: string; child: ChildProcess };
   try {
     await assertBridgeLedger(stack.baseUrl, ledger);
-    baseline = await startBaseline(stack.env.DATABASE_DIRECT_URL!, baselinePort);
+    baseline = await startBaseline(stack.env.DATABASE_DIRECT_URL!, baselinePort, pin.services);
   } catch (error) {
     await stack.stop();
     throw error;
@@ -200,7 +206,7 @@ async function main(): Promise<number> {
           },
           dir,
           label,
-          { cluster },
+          { cluster, cpus: pin.load },
         );
         const [series] = await readSeries(k6.samplesPath, [JOURNAL]);
         const phases = series!.phases.sort((a, b) => offered(a) - offered(b));

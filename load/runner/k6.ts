@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type CpuReport, startCpuSampler } from './cpu';
+import { pinned } from './pin';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const K6_BIN = path.join(ROOT, '.tools', 'k6');
@@ -36,6 +37,8 @@ export interface K6RunOptions {
   args?: string[];
   /** Aborting it stops k6 as ^C does (SIGINT): it ends the test and still writes its summary. */
   stop?: AbortSignal;
+  /** The CPUs k6 is pinned to (LOAD_PIN_CPUS, ./pin.ts); absent or null: not pinned. */
+  cpus?: readonly number[] | null;
 }
 
 export async function runK6(
@@ -56,7 +59,8 @@ export async function runK6(
   for (const [key, value] of Object.entries(env)) args.push('-e', `${key}=${value}`);
   args.push(path.join(ROOT, 'load', 'k6', script));
   const log = fs.createWriteStream(logPath);
-  const child = spawn(K6_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const k6 = pinned(options.cpus ?? null, K6_BIN, args);
+  const child = spawn(k6.command, k6.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const sampler = startCpuSampler(os.cpus().length, { cluster: options.cluster });
   options.stop?.addEventListener('abort', () => child.kill('SIGINT'), { once: true });
   // k6's progress and summary to the terminal as it runs, and into the log.

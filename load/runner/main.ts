@@ -29,6 +29,7 @@ import { bridgeLedger, chooseLedger, describeLedger } from '../bench/ledger';
 import { auditRun } from './audit';
 import { writeChart } from './chart';
 import { readK6Summary, runK6 } from './k6';
+import { pinPlan } from './pin';
 import { machine, markdown, resultsDir, type RunReport, writeReport } from './report';
 import { readSeries } from './series';
 import { envChoice, envInt, runCommand } from './settings';
@@ -98,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
   const projections = envChoice('LOAD_PROJECTIONS', ['during', 'after'] as const);
   const port = envInt('LOAD_PORT', 3180, 1, 65_532);
   const settings = k6Settings(process.env);
+  const pin = pinPlan('LOAD_PIN_CPUS', process.env.LOAD_PIN_CPUS);
   const external = process.env.LOAD_BASE_URL;
   // A running bridge's key: journals:write, balances:read and accounts:write at least.
   const externalKey = process.env.LOAD_API_KEY;
@@ -127,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
       projections,
       dataDir: path.join(ROOT, '.run', 'load', 'engine'),
       ledger,
+      cpus: pin.services,
     });
     target = stack.baseUrl;
     targetDescription =
@@ -144,13 +147,17 @@ async function main(argv: string[]): Promise<number> {
         `the bridge runs on ${running.kind}, the run chose ${describeLedger(ledger)}`,
       );
     }
-    console.log(`the bridge's ledger: ${running.kind} at ${running.at}`);
+    console.log(`the bridge's ledger: ${running.kind} at ${running.at}; CPUs: ${pin.describe}`);
+    targetDescription += `; CPUs: ${pin.describe}`;
     const k6 = await runK6(
       scenario.script,
       { ...settings, BASE_URL: target, RUN: run, API_KEY: stack?.apiKey ?? externalKey! },
       dir,
       name!,
-      { cluster: running.kind === 'tigerbeetle' ? running.at.split(',') : undefined },
+      {
+        cluster: running.kind === 'tigerbeetle' ? running.at.split(',') : undefined,
+        cpus: pin.load,
+      },
     );
     const summary = readK6Summary(k6.summaryPath);
     await stack?.startProjections();

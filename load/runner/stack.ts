@@ -17,6 +17,7 @@ import { loadConfig } from '../../core/config';
 import { randomEngineSecret } from '../../ledger/engine/handshake';
 import { mintKey, stopProcess, waitReady } from '../bench/bridge-process';
 import { chooseLedger, type LedgerChoice, ledgerProcessEnv } from '../bench/ledger';
+import { pinned } from './pin';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const LOAD_DATABASE = 'ledger_load';
@@ -43,6 +44,12 @@ export interface LoadStackOptions {
   dataDir: string;
   /** The ledger the services run on; default: chooseLedger(process.env). */
   ledger?: LedgerChoice;
+  /**
+   * The CPUs the services are pinned to (LOAD_PIN_CPUS, ../runner/pin.ts: the ones k6 does not
+   * get); the bridge, engine server and worker that start-local starts inherit them. Absent or
+   * null: not pinned.
+   */
+  cpus?: readonly number[] | null;
 }
 
 export interface LoadStack {
@@ -94,7 +101,9 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
   await resetDisposableDatabase(env.DATABASE_DIRECT_URL!);
   fs.rmSync(options.dataDir, { recursive: true, force: true });
   fs.mkdirSync(options.dataDir, { recursive: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/start-local.ts'], {
+  const cpus = options.cpus ?? null;
+  const services = pinned(cpus, process.execPath, ['--import', 'tsx', 'infra/start-local.ts']);
+  const child = spawn(services.command, services.args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -124,7 +133,8 @@ export async function startLoadStack(options: LoadStackOptions): Promise<LoadSta
     stop,
     startProjections: async () => {
       if (options.projections === 'during' || worker !== null) return;
-      worker = spawn(process.execPath, ['--import', 'tsx', 'projections/src/main.ts'], {
+      const main = pinned(cpus, process.execPath, ['--import', 'tsx', 'projections/src/main.ts']);
+      worker = spawn(main.command, main.args, {
         cwd: ROOT,
         env: { ...env, PROJECTIONS_NICENESS: '0' },
         stdio: ['ignore', 'inherit', 'inherit'],

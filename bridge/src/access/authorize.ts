@@ -7,25 +7,35 @@
  * The key's text is never logged: a refusal names the key by its id at most.
  */
 import type http from 'node:http';
-import { parseKey, secretMatches } from './api-key';
+import { parseKey, type PresentedKey, secretMatches } from './api-key';
 import { bindCaller, Caller } from './caller';
 import { accessError } from './errors';
 import type { KeyCache } from './key-cache';
-import { keyUsable, type KeyRecord } from './key-store';
+import { keyUsableAt, type KeyRecord } from './key-store';
 import { isScope, type Scope } from './scopes';
-import { rateLimitHeaders, type RateLimiter } from './rate-limit';
+import { type RateLimitDecision, rateLimitHeaders, type RateLimiter } from './rate-limit';
 
 /** What the check needs of a rate limiter (./rate-limit.ts): one token per request. */
 export interface AccessLimiter {
-  take(keyId: string, scope: Scope): Promise<{ allowed: boolean; headers: Record<string, string> }>;
+  /** A decision at once when none needs I/O (the common case), else a promise of one. */
+  take(keyId: string, scope: Scope): LimitVerdict | Promise<LimitVerdict>;
+}
+
+export interface LimitVerdict {
+  allowed: boolean;
+  headers: Record<string, string>;
+}
+
+function verdictOf(decision: RateLimitDecision): LimitVerdict {
+  return { allowed: decision.allowed, headers: rateLimitHeaders(decision) };
 }
 
 /** The per-key limiter (./rate-limit.ts) as the check uses it: a decision and its headers. */
 export function limitedBy(limiter: RateLimiter): AccessLimiter {
   return {
-    take: async (keyId, scope) => {
-      const decision = await limiter.take(keyId, scope);
-      return { allowed: decision.allowed, headers: rateLimitHeaders(decision) };
+    take: (keyId, scope) => {
+      const decision = limiter.check(keyId, scope);
+      return decision instanceof Promise ? decision.then(verdictOf) : verdictOf(decision);
     },
   };
 }
@@ -42,40 +52,78 @@ const DUMMY_DIGEST = Buffer.alloc(32);
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
+/**
+ * Judges a request for a route that needs `scope`: returns once it may go on (nothing to wait
+ * for: the key was cached and the limiter decided from its lease), or a promise that resolves
+ * then; a refusal is thrown, or the promise rejects with it.
+ */
 export type AccessCheck = (
   req: http.IncomingMessage,
   res: http.ServerResponse,
   scope: string,
-) => Promise<void>;
+) => void | Promise<void>;
 
+/**
+ * The check. Every request still proves its key (the secret hashed and compared in constant time
+ * against the stored digest), holds the scope and takes a token; what it skips when it can is
+ * waiting: a key read within ACCESS_KEY_CACHE_TTL_MS and a token from this instance's lease are
+ * answered without a promise, so the route runs in the same turn.
+ */
 export function accessCheck(options: AccessCheckOptions): AccessCheck {
-  const now = options.now ?? (() => new Date());
-  return async (req, res, scope) => {
-    if (!isScope(scope)) throw new Error(`route declares an unknown scope ${scope}`);
-    const record = await authenticate(req.headers.authorization, options.keys, now());
-    if (!record.scopes.includes(scope)) {
+  const nowMs = options.now === undefined ? Date.now : () => options.now!().getTime();
+  const admit = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    scope: Scope,
+    presented: PresentedKey,
+    record: KeyRecord | null,
+  ): void | Promise<void> => {
+    const usable = verified(presented, record, nowMs());
+    if (!usable.scopes.includes(scope)) {
       throw accessError(
         'scope_missing',
-        { scope, key: record.id },
-        `this route needs scope ${scope}; key ${record.id} has ${record.scopes.join(', ')}`,
+        { scope, key: usable.id },
+        `this route needs scope ${scope}; key ${usable.id} has ${usable.scopes.join(', ')}`,
       );
     }
-    if (options.limiter !== undefined) {
-      const { allowed, headers } = await options.limiter.take(record.id, scope);
-      if (!allowed)
-        throw accessError('rate_limited', { scope, key: record.id }, undefined, headers);
-      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    if (options.limiter === undefined) {
+      bindCaller(req, callerFor(usable));
+      return;
     }
-    bindCaller(req, callerFor(record));
+    const verdict = options.limiter.take(usable.id, scope);
+    if (verdict instanceof Promise) {
+      return verdict.then((v) => limited(req, res, scope, usable, v));
+    }
+    limited(req, res, scope, usable, verdict);
+  };
+  return (req, res, scope) => {
+    if (!isScope(scope)) throw new Error(`route declares an unknown scope ${scope}`);
+    const presented = presentedKey(req.headers.authorization);
+    const cached = options.keys.peek(presented.id);
+    if (cached !== undefined) return admit(req, res, scope, presented, cached);
+    return options.keys
+      .get(presented.id)
+      .then((record) => admit(req, res, scope, presented, record));
   };
 }
 
-/** The usable key the Authorization header presents, or a 401. */
-async function authenticate(
-  header: string | undefined,
-  keys: KeyCache,
-  now: Date,
-): Promise<KeyRecord> {
+/** Refuses when the limiter did; else sets its headers and binds the caller. */
+function limited(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  scope: Scope,
+  record: KeyRecord,
+  verdict: LimitVerdict,
+): void {
+  if (!verdict.allowed) {
+    throw accessError('rate_limited', { scope, key: record.id }, undefined, verdict.headers);
+  }
+  for (const name in verdict.headers) res.setHeader(name, verdict.headers[name]!);
+  bindCaller(req, callerFor(record));
+}
+
+/** The key the Authorization header presents, or a 401. */
+function presentedKey(header: string | undefined): PresentedKey {
   if (header === undefined || header.trim() === '') throw accessError('key_missing');
   const bearer = BEARER.exec(header);
   if (bearer === null) {
@@ -85,9 +133,13 @@ async function authenticate(
   if (presented === null) {
     throw accessError('key_invalid', {}, 'the API key is not shaped like lbk_<id>_<secret>');
   }
-  const record = await keys.get(presented.id);
+  return presented;
+}
+
+/** The record, once the presented secret matches it and it is usable at `nowMs`; else a 401. */
+function verified(presented: PresentedKey, record: KeyRecord | null, nowMs: number): KeyRecord {
   const matches = secretMatches(presented.secret, record?.secretSha256 ?? DUMMY_DIGEST);
-  if (record === null || !matches || !keyUsable(record, now)) throw accessError('key_invalid');
+  if (record === null || !matches || !keyUsableAt(record, nowMs)) throw accessError('key_invalid');
   return record;
 }
 

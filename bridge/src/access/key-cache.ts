@@ -34,6 +34,16 @@ export class KeyCache {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The key with this id as read less than `ttlMs` ago (null: PostgreSQL had none), without a
+   * promise: the request path's common case. Undefined: not cached or too old; call `get`.
+   */
+  peek(id: string): KeyRecord | null | undefined {
+    const entry = this.entries.get(id);
+    if (entry !== undefined && this.now() - entry.readAt < this.options.ttlMs) return entry.record;
+    return undefined;
+  }
+
   /** The key with this id, or null when PostgreSQL has none. */
   async get(id: string): Promise<KeyRecord | null> {
     const entry = this.entries.get(id);

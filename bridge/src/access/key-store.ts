@@ -70,7 +70,14 @@ function toRecord(row: KeyRow): KeyRecord {
 
 /** Whether the key may be used at `now`: not revoked, not past its expiry. */
 export function keyUsable(record: KeyRecord, now: Date): boolean {
-  return record.revokedAt === null && (record.expiresAt === null || record.expiresAt > now);
+  return keyUsableAt(record, now.getTime());
+}
+
+/** The same at `nowMs` (ms since the epoch): the request path allocates no Date. */
+export function keyUsableAt(record: KeyRecord, nowMs: number): boolean {
+  return (
+    record.revokedAt === null && (record.expiresAt === null || record.expiresAt.getTime() > nowMs)
+  );
 }
 
 export async function createKey(db: Queryable, spec: KeySpec): Promise<IssuedKey> {

@@ -77,6 +77,14 @@ export function takeTokens(
 }
 
 /** The decision for a bucket left holding `tokens` (after the take when allowed). */
+/**
+ * How long the rule takes to refill `missing` tokens (ms). A function of its own, not a closure in
+ * `decide`: under tsx a named closure is also given its name, on every check.
+ */
+function msToRefill(rule: RateLimitRule, missing: number): number {
+  return Math.ceil((Math.max(0, missing - TOKEN_EPSILON) * 1_000) / rule.ratePerSecond);
+}
+
 export function decide(
   rule: RateLimitRule,
   cost: number,
@@ -84,14 +92,12 @@ export function decide(
   tokens: number,
   source: RateLimitSource,
 ): RateLimitDecision {
-  const msFor = (missing: number) =>
-    Math.ceil((Math.max(0, missing - TOKEN_EPSILON) * 1_000) / rule.ratePerSecond);
-  const retryAfterMs = allowed ? 0 : Math.max(1, msFor(cost - tokens));
+  const retryAfterMs = allowed ? 0 : Math.max(1, msToRefill(rule, cost - tokens));
   return {
     allowed,
     limit: rule.burst,
     remaining: Math.floor(tokens + TOKEN_EPSILON),
-    resetSeconds: Math.ceil(msFor(rule.burst - tokens) / 1_000),
+    resetSeconds: Math.ceil(msToRefill(rule, rule.burst - tokens) / 1_000),
     windowSeconds: Math.ceil(rule.burst / rule.ratePerSecond),
     retryAfterSeconds: Math.ceil(retryAfterMs / 1_000),
     retryAfterMs,

@@ -111,6 +111,8 @@ export class RateLimiter {
   /** Null: one Redis call per check. */
   private readonly leased: LeasedBuckets | null;
   private readonly metrics: LimiterMetrics | null;
+  /** The decisions counter's series by `<scope> <outcome> <source>` (scopes: a closed set). */
+  private readonly decisionSeries = new Map<string, client.Counter.Internal>();
 
   constructor(options: RateLimiterOptions) {
     if (!Object.hasOwn(options.rules, DEFAULT_SCOPE)) {
@@ -146,18 +148,33 @@ export class RateLimiter {
    * local bucket decides, within two command timeouts.
    */
   async take(keyId: string, scope: string, cost = 1): Promise<RateLimitDecision> {
+    return this.check(keyId, scope, cost);
+  }
+
+  /**
+   * `take`, answered at once (no promise) when the decision needs no Redis call: a check served
+   * from this instance's lease, refused on its known bound, or decided by the local bucket. The
+   * request path's common case; a promise only when a lease must be fetched or every check asks
+   * Redis (`leases: false`).
+   */
+  check(keyId: string, scope: string, cost = 1): RateLimitDecision | Promise<RateLimitDecision> {
     // `:` ends the key id in the bucket's name; one inside it could alias another key's bucket.
-    assert(keyId !== '' && !keyId.includes(':'), () => `rate limit key id ${keyId}`);
-    assert(Number.isSafeInteger(cost) && cost >= 1, () => `rate limit cost ${cost}`);
+    if (keyId === '' || keyId.includes(':')) assert(false, `rate limit key id ${keyId}`);
+    if (!Number.isSafeInteger(cost) || cost < 1) assert(false, `rate limit cost ${cost}`);
     const rule = ruleFor(this.rules, scope);
     const tokens = Math.min(cost, rule.burst);
     const bucket = `${this.keyPrefix}${keyId}:${scope}`;
     if (this.redis?.isHealthy() === true) {
-      const decision =
-        this.leased === null
-          ? await this.takeFromRedis(this.redis, bucket, scope, rule, tokens)
-          : await this.leased.take(bucket, scope, rule, tokens);
-      if (decision !== undefined) return this.counted(scope, decision);
+      if (this.leased === null) {
+        return this.takeFromRedis(this.redis, bucket, scope, rule, tokens).then((decision) =>
+          this.counted(scope, decision ?? this.local.take(bucket, rule, tokens)),
+        );
+      }
+      const leased = this.leased.take(bucket, scope, rule, tokens);
+      if (!(leased instanceof Promise)) return this.counted(scope, leased);
+      return leased.then((decision) =>
+        this.counted(scope, decision ?? this.local.take(bucket, rule, tokens)),
+      );
     }
     return this.counted(scope, this.local.take(bucket, rule, tokens));
   }
@@ -188,8 +205,17 @@ export class RateLimiter {
   }
 
   private counted(scope: string, decision: RateLimitDecision): RateLimitDecision {
+    if (this.metrics === null) return decision;
+    // One labelled series per (scope, outcome, source), found once: a label set hashed on every
+    // request costs more than the rest of the decision.
     const outcome = decision.allowed ? 'allowed' : 'refused';
-    this.metrics?.decisions.inc({ scope, outcome, source: decision.source });
+    const name = `${scope} ${outcome} ${decision.source}`;
+    let series = this.decisionSeries.get(name);
+    if (series === undefined) {
+      series = this.metrics.decisions.labels({ scope, outcome, source: decision.source });
+      this.decisionSeries.set(name, series);
+    }
+    series.inc();
     return decision;
   }
 

@@ -37,6 +37,14 @@ export function requireTouchLedgerAccounts(
   return requireTouch(req, (ids) => directory.resolveLedgerAccounts(ids), touches);
 }
 
+/**
+ * Whether the request's key is restricted (a lookup may refuse it): a route on the read path may
+ * skip the call, and its promise, for an unrestricted key, which the check would pass anyway.
+ */
+export function touchCheckNeeded(req: http.IncomingMessage): boolean {
+  return callerOf(req)?.restricted === true;
+}
+
 async function requireTouch<Id>(
   req: http.IncomingMessage,
   resolve: (ids: Id[]) => Promise<ReadonlyMap<Id, TenantFacts>>,

@@ -28,7 +28,7 @@ import { L2Redis } from './l2-redis';
 import { BalanceLoader } from './loader';
 import { RedisLink } from './redis-link';
 import { type Subject, SubjectCache, type SubjectSource } from './subjects';
-import { type BalanceView, balanceView } from './view';
+import { type BalanceView, balanceView, frozenView } from './view';
 
 export type CacheLevel = 'l1' | 'l2' | 'ledger';
 
@@ -122,6 +122,8 @@ export class BalanceReader {
   private outgoing: { ids: Set<string>; ledgerTimestampNs: bigint; told: Promise<void> } | null =
     null;
   private replaying: Promise<void> | null = null;
+  /** Each cached entry's view, made on its first read (answer). */
+  private readonly views = new WeakMap<CachedBalance, BalanceView>();
   private readonly counters = {
     served: { l1: 0, l2: 0, ledger: 0 } as Record<CacheLevel, number>,
     published: 0,
@@ -184,7 +186,7 @@ export class BalanceReader {
 
   async read(accountId: string, options: { minAsOfNs?: bigint } = {}): Promise<BalanceRead> {
     const minAsOfNs = options.minAsOfNs ?? 0n;
-    const subject = await this.subjects.get(accountId);
+    const subject = this.subjects.peek(accountId) ?? (await this.subjects.get(accountId));
     const key = subject.ledgerId.toString();
     const inL1 = this.l1.get(key);
     if (inL1 !== undefined && inL1.asOfNs >= minAsOfNs) return this.answer(subject, inL1, 'l1');
@@ -274,8 +276,15 @@ export class BalanceReader {
 
   private answer(subject: Subject, entry: CachedBalance, level: CacheLevel): BalanceRead {
     this.counters.served[level] += 1;
+    // A cached entry is read many times: its view (six u128s in decimal) is made once, frozen,
+    // and shared by those reads. An entry belongs to one ledger account, so to one subject.
+    let view = this.views.get(entry);
+    if (view === undefined || view.accountId !== subject.accountId) {
+      view = frozenView(balanceView(subject, entry.balances));
+      this.views.set(entry, view);
+    }
     return {
-      view: balanceView(subject, entry.balances),
+      view,
       level,
       ageMs: Math.max(0, this.now() - entry.fetchedAtMs),
       asOfNs: entry.asOfNs,

@@ -6,10 +6,12 @@
  */
 import type http from 'node:http';
 import { ApiError } from '../http/api-error';
-import { sendJson } from '../http/respond';
+import { sendJsonText } from '../http/respond';
+import { assert } from '../../../core/assert';
 import type { Router } from '../http/router';
-import { requireTouchAccounts, type TenantDirectory } from '../access/tenant';
-import type { BalanceReader } from './reader';
+import { requireTouchAccounts, type TenantDirectory, touchCheckNeeded } from '../access/tenant';
+import type { BalanceReader, CacheLevel } from './reader';
+import type { BalanceView } from './view';
 import {
   BALANCE_TOKEN_HEADER,
   BALANCE_TOKEN_QUERY,
@@ -48,14 +50,33 @@ export function cachedBalanceRoutes(
     '/api/balance/:accountId',
     { scope: 'balances:read' },
     async ({ req, res, params }) => {
-      await requireTouchAccounts(req, accounts, [{ id: params[0]!, field: 'accountId' }]);
+      if (touchCheckNeeded(req)) {
+        await requireTouchAccounts(req, accounts, [{ id: params[0]!, field: 'accountId' }]);
+      }
       const read = await reader.read(params[0]!, { minAsOfNs: balanceTokenOf(req) });
-      sendJson(
-        res,
-        200,
-        { ...read.view, cache: { level: read.level, ageMs: read.ageMs } },
-        { 'cache-level': read.level, 'cache-age-ms': String(read.ageMs) },
-      );
+      sendJsonText(res, 200, balanceJson(read.view, read.level, read.ageMs), {
+        'cache-level': read.level,
+        'cache-age-ms': String(read.ageMs),
+      });
     },
   );
+}
+
+/** Each shared view's JSON without its closing brace (views are frozen: ./reader.ts). */
+const viewTexts = new WeakMap<BalanceView, string>();
+
+/**
+ * `{...view, cache: {level, ageMs}}` as JSON.stringify writes it, the view's part made once per
+ * cached value: a read from L1 serializes two small fields, not six u128s and their objects.
+ */
+export function balanceJson(view: BalanceView, level: CacheLevel, ageMs: number): string {
+  let text = viewTexts.get(view);
+  if (text === undefined) {
+    const whole = JSON.stringify(view);
+    assert(whole.endsWith('}') && whole.length > 2, 'a balance view is a non-empty object');
+    text = whole.slice(0, -1);
+    viewTexts.set(view, text);
+  }
+  // `level` is one of three literals: it needs no escaping.
+  return `${text},"cache":{"level":"${level}","ageMs":${JSON.stringify(ageMs)}}}`;
 }

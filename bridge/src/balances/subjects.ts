@@ -26,6 +26,11 @@ export class SubjectCache {
     this.cache = new LRUCache({ max: entriesMax });
   }
 
+  /** The subject when it is kept in process (no promise: a read's common case), else undefined. */
+  peek(accountId: string): Subject | undefined {
+    return this.cache.get(accountId);
+  }
+
   async get(accountId: string): Promise<Subject> {
     const cached = this.cache.get(accountId);
     if (cached !== undefined) return cached;

@@ -57,3 +57,11 @@ export function balanceView(subject: BalanceSubject, account: AccountBalances): 
     ledgerTimestamp: account.timestamp.toString(),
   };
 }
+
+/** The view, frozen to the bottom: one view is shared by every read of a cached entry. */
+export function frozenView(view: BalanceView): Readonly<BalanceView> {
+  Object.freeze(view.asset);
+  Object.freeze(view.posted);
+  Object.freeze(view.pending);
+  return Object.freeze(view);
+}

@@ -17,7 +17,7 @@ import type http from 'node:http';
 import type { Logger } from '../../../core/logger';
 import { edgeError } from './edge-errors';
 import { sendError, sendJson } from './respond';
-import type { Router } from './router';
+import type { RouteMatch, Router } from './router';
 import { checkParams, parseRequestTarget, type RequestTarget } from './target';
 
 export interface HttpApp {
@@ -30,10 +30,15 @@ export interface HttpApp {
     path: string,
   ) => void;
   /**
-   * Judges a request for a route that needs `scope`; rejects with the refusal. Absent: every
-   * route is open (a router used on its own, in tests of this room).
+   * Judges a request for a route that needs `scope`: returns (nothing to wait for) or resolves
+   * when the route may run; throws or rejects with the refusal. Absent: every route is open (a
+   * router used on its own, in tests of this room).
    */
-  authorize?: (req: http.IncomingMessage, res: http.ServerResponse, scope: string) => Promise<void>;
+  authorize?: (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    scope: string,
+  ) => void | Promise<void>;
   log: Logger;
 }
 
@@ -60,17 +65,47 @@ export function createHandler(app: HttpApp): http.RequestListener {
       refuse(req, res, error, app.log);
       return;
     }
-    const run = () => route.handler({ req, res, params: route.params, path });
-    const fail = (error: unknown) => sendError(res, error, app.log, { method, path });
     if (route.access === 'public' || app.authorize === undefined) {
-      run().catch(fail);
+      runRoute(app, route, req, res, path);
       return;
     }
-    app.authorize(req, res, route.access.scope).then(
-      () => run().catch(fail),
-      (error: unknown) => refuse(req, res, error, app.log),
-    );
+    let checked: void | Promise<void>;
+    try {
+      checked = app.authorize(req, res, route.access.scope);
+    } catch (error) {
+      refuse(req, res, error, app.log);
+      return;
+    }
+    if (checked === undefined) runRoute(app, route, req, res, path);
+    else {
+      checked.then(
+        () => runRoute(app, route, req, res, path),
+        (error: unknown) => refuse(req, res, error, app.log),
+      );
+    }
   };
+}
+
+/**
+ * Runs the route; its failure is answered in the API's shape. A function of its own, not closures
+ * made per request: under tsx every named closure is also given its name, at a cost per request.
+ */
+function runRoute(
+  app: HttpApp,
+  route: RouteMatch,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+): void {
+  let running: Promise<void>;
+  try {
+    running = route.handler({ req, res, params: route.params, path });
+  } catch (error) {
+    running = Promise.reject(error);
+  }
+  running.catch((error: unknown) => {
+    sendError(res, error, app.log, { method: req.method ?? 'GET', path });
+  });
 }
 
 /** HTTP/1.1 requires exactly one Host header (RFC 9112 §3.2); HTTP/1.0 may omit it. */

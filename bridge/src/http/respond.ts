@@ -9,7 +9,16 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const payload = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), headers);
+}
+
+/** A JSON answer whose text the caller made (it must be JSON: nothing here checks it). */
+export function sendJsonText(
+  res: http.ServerResponse,
+  status: number,
+  payload: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json; charset=utf-8',
