@@ -19,8 +19,6 @@ import {
   Kafka,
   type LogEntry,
   logLevel,
-  type ICustomPartitioner,
-  type PartitionMetadata,
   Partitioners,
   type Producer,
   type RecordMetadata,
@@ -31,7 +29,9 @@ import { EventPublishError } from './errors';
 import type { EventPosition, KafkaTuning, OutcomeSink, PublisherOptions } from './sink';
 
 export type { KafkaTuning };
-import { encodeOutcomeBatch, OUTCOME_HEADERS_V2, type OutcomeRecordFormat } from './envelope';
+import type { OutcomeRecordFormat } from './envelope';
+import { loadRdkafka, RdkafkaOutcomeSink, type RdkafkaModule } from './rdkafka';
+import { OutcomePartitioner, planSend, positionsOf } from './records';
 import type { OutcomeMessage } from './schema';
 
 export const KAFKA_TUNING_DEFAULT: KafkaTuning = {
@@ -211,8 +211,7 @@ export class KafkaOutcomeSink implements OutcomeSink {
   private healthy = false;
   /** Producers created so far: 1 after open(), one more after each failed send. */
   generation = 0;
-  private readonly partitioner: ReturnType<ICustomPartitioner> = Partitioners.DefaultPartitioner();
-  private partitionMetadata: PartitionMetadata[] = [];
+  private partitioner: OutcomePartitioner | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -225,26 +224,15 @@ export class KafkaOutcomeSink implements OutcomeSink {
 
   /** `partitions`: the topic's partition count (keys hash over all of them, as Java's do). */
   async open(partitions: number): Promise<void> {
-    this.partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-      partitionErrorCode: 0,
-      partitionId,
-      leader: 0,
-      replicas: [],
-      isr: [],
-    }));
+    this.partitioner = new OutcomePartitioner(this.topic, partitions);
     await this.renew();
   }
 
   async send(messages: OutcomeMessage[]): Promise<EventPosition[]> {
     if (!this.healthy) await this.renew();
-    // Partitions are chosen here, with the producer's own partitioner, so each message's offset is
-    // known from its partition's base offset: kafkajs keeps a send's messages in order within a
-    // partition.
-    const partitions = messages.map((message) => this.partitionOf(message));
-    const records =
-      this.format === 'batch'
-        ? envelopesOf(messages, partitions)
-        : messages.map((message, i) => ({ ...message, partition: partitions[i]! }));
+    // Partitions are chosen here, so each record's offset is known from its partition's base
+    // offset: kafkajs keeps a send's records in order within a partition.
+    const plan = planSend(messages, this.partitioner!, this.format);
     let metadata: RecordMetadata[];
     try {
       metadata = await this.producer!.send({
@@ -252,7 +240,7 @@ export class KafkaOutcomeSink implements OutcomeSink {
         acks: -1,
         timeout: this.tuning.ackTimeoutMs,
         compression: this.compression,
-        messages: records,
+        messages: plan.records.map((record) => ({ ...record })),
       });
     } catch (error) {
       this.healthy = false;
@@ -263,22 +251,13 @@ export class KafkaOutcomeSink implements OutcomeSink {
       if (record.baseOffset === undefined) throw new Error('Kafka answered without a base offset');
       next.set(record.partition, BigInt(record.baseOffset));
     }
-    // An envelope's events all sit at its one offset; single records take one offset each.
-    const step = this.format === 'batch' ? 0n : 1n;
-    return partitions.map((partition) => {
+    const offsets = plan.records.map(({ partition }) => {
       const offset = next.get(partition);
       if (offset === undefined) throw new Error(`no acknowledgement for partition ${partition}`);
-      next.set(partition, offset + step);
-      return { partition, offset: offset.toString() };
+      next.set(partition, offset + 1n);
+      return offset.toString();
     });
-  }
-
-  private partitionOf(message: OutcomeMessage): number {
-    return this.partitioner({
-      topic: this.topic,
-      partitionMetadata: this.partitionMetadata,
-      message: { key: message.key, value: message.value },
-    });
+    return positionsOf(plan, offsets);
   }
 
   async close(): Promise<void> {
@@ -295,54 +274,69 @@ export class KafkaOutcomeSink implements OutcomeSink {
       this.logger.info('replacing the Kafka producer after a failed send');
       await abandonProducer(old);
     }
-    // Java's partitioner: send() sets each message's partition with the same one; see there.
     this.generation += 1;
     this.producer = await connectIdempotentProducer(this.kafka, this.tuning);
     this.healthy = true;
   }
 }
 
-/** One version-2 record per partition, its events in send order (./envelope.ts). */
-function envelopesOf(
-  messages: readonly OutcomeMessage[],
-  partitions: readonly number[],
-): { key: null; value: Buffer; headers: Readonly<Record<string, string>>; partition: number }[] {
-  const values = new Map<number, Buffer[]>();
-  messages.forEach((message, i) => {
-    const partition = partitions[i]!;
-    const list = values.get(partition);
-    if (list === undefined) values.set(partition, [message.value]);
-    else list.push(message.value);
-  });
-  return [...values].map(([partition, list]) => ({
-    key: null,
-    value: encodeOutcomeBatch(list),
-    headers: OUTCOME_HEADERS_V2,
-    partition,
-  }));
+/**
+ * The librdkafka package when the options want it and it loads (`auto`: logged and null when it
+ * does not); null for kafkajs. Throws when librdkafka was asked for by name and cannot load.
+ */
+function chooseRdkafka(options: PublisherOptions, logger: Logger): RdkafkaModule | null {
+  const choice = options.producer ?? 'auto';
+  if (choice === 'kafkajs') return null;
+  const loaded = loadRdkafka();
+  if ('module' in loaded) return loaded.module;
+  if (choice === 'librdkafka') throw new Error(loaded.reason);
+  logger.warn({ reason: loaded.reason }, 'librdkafka unavailable: publishing with kafkajs');
+  return null;
 }
 
 /** The sink for `OutcomePublisher.connect`: client, topic, producer; any failure is typed. */
 export async function openKafkaOutcomeSink(
   options: PublisherOptions,
-): Promise<{ sink: KafkaOutcomeSink; messageBytesMax: number }> {
+): Promise<{ sink: OutcomeSink; messageBytesMax: number }> {
   const tuning = { ...KAFKA_TUNING_DEFAULT, ...options.kafka };
   const logger = options.logger.child({ component: 'outcome-publisher', topic: options.topic });
   const kafka = createKafkaClient(options.brokers, options.clientId, logger, tuning);
   const admin = kafka.admin({ retry: retryOf(tuning) });
-  const compression = COMPRESSION[options.compression ?? 'none'];
   const format = options.format ?? 'batch';
-  const sink = new KafkaOutcomeSink(kafka, options.topic, compression, tuning, logger, format);
+  const compression = options.compression ?? 'none';
+  let sink: KafkaOutcomeSink | RdkafkaOutcomeSink | null = null;
   let topic: TopicInfo;
   try {
+    const rdkafka = chooseRdkafka(options, logger);
     await admin.connect();
     topic = await ensureTopic(admin, options.topic, options.partitions, options.replicationFactor, {
       logger,
       tuning,
     });
-    await sink.open(topic.partitions);
+    if (rdkafka !== null) {
+      const partitions = topic.partitions;
+      sink = new RdkafkaOutcomeSink(rdkafka, {
+        ...options,
+        partitions,
+        tuning,
+        compression,
+        format,
+        logger,
+      });
+      await sink.open();
+    } else {
+      sink = new KafkaOutcomeSink(
+        kafka,
+        options.topic,
+        COMPRESSION[compression],
+        tuning,
+        logger,
+        format,
+      );
+      await sink.open(topic.partitions);
+    }
   } catch (cause) {
-    await sink.close().catch(() => undefined);
+    await sink?.close().catch(() => undefined);
     const reason = cause instanceof Error ? cause.message : String(cause);
     throw new EventPublishError('kafka_unavailable', `Kafka at ${options.brokers}: ${reason}`, {
       cause,
@@ -350,6 +344,10 @@ export async function openKafkaOutcomeSink(
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  logger.info({ ...topic, brokers: options.brokers }, 'outcome publisher connected');
+  const producer = sink instanceof RdkafkaOutcomeSink ? 'librdkafka' : 'kafkajs';
+  logger.info(
+    { ...topic, brokers: options.brokers, producer, format },
+    'outcome publisher connected',
+  );
   return { sink, messageBytesMax: topic.messageBytesMax };
 }

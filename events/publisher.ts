@@ -52,6 +52,7 @@ export function publisherOptionsFromConfig(
     replicationFactor,
     logger,
     format: config.KAFKA_OUTCOMES_FORMAT,
+    producer: config.KAFKA_PRODUCER,
     limits: { lingerMs: config.KAFKA_LINGER_MS },
   };
 }

@@ -7,6 +7,10 @@ import type { Logger } from '../core/logger';
 import type { OutcomeRecordFormat } from './envelope';
 import type { OutcomeMessage } from './schema';
 
+export type OutcomeProducerClient = 'kafkajs' | 'librdkafka';
+/** `auto`: librdkafka when its package loads, else kafkajs (logged). */
+export type OutcomeProducerChoice = OutcomeProducerClient | 'auto';
+
 export interface KafkaTuning {
   /** TCP connect per broker. */
   connectionTimeoutMs: number;
@@ -111,6 +115,8 @@ export interface PublisherOptions {
   compression?: 'none' | 'gzip';
   /** `batch` (v2 envelopes, the default) or `single` (one v1 record per event): ./envelope.ts. */
   format?: OutcomeRecordFormat;
+  /** Which client writes: kafkajs (./kafka.ts), librdkafka (./rdkafka.ts) or auto (default). */
+  producer?: OutcomeProducerChoice;
   kafka?: Partial<KafkaTuning>;
   onBatch?: (report: BatchReport) => void;
 }

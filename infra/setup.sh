@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, idempotently: Debian packages (PostgreSQL 15,
-# PgBouncer, Redis, nginx, RabbitMQ, Java 17, Maven, Chromium for the dashboard's browser test),
-# the npm packages, Apache Kafka's jars from Maven Central, the Compose validator
-# (.tools/compose-check, Go) and k6 (.tools/k6, built from its Go module). A re-run on a machine
-# that has everything only checks, and takes well under a second.
+# PgBouncer, Redis, nginx, RabbitMQ, Java 17, Maven, Chromium for the dashboard's browser test,
+# the C toolchain and libraries librdkafka builds with), the npm packages, Apache Kafka's jars
+# from Maven Central, the Compose validator (.tools/compose-check, Go), k6 (.tools/k6, built from
+# its Go module) and @confluentinc/kafka-javascript with its librdkafka, built from source. A
+# re-run on a machine that has everything only checks, and takes well under a second.
 set -euo pipefail
 LOG_TAG=setup
 source "$(dirname "$0")/lib/common.sh"
@@ -25,6 +26,19 @@ APT_PACKAGES=(
   # The dashboard's end-to-end test drives Debian's Chromium through playwright-core
   # (test/e2e/monitor/dashboard.e2e.test.ts); a test tool's own browser download cannot work here.
   "chromium:/usr/bin/chromium"
+  # @confluentinc/kafka-javascript's bundled librdkafka, built from source (build_confluent_kafka):
+  # a C/C++ toolchain and the libraries its configure looks for. Without --install-deps it
+  # downloads nothing and links these (TLS, SASL, zstd/lz4/gzip, OIDC over curl), as Debian's
+  # own librdkafka1 does. Debian's librdkafka-dev (2.0) is too old for any release of the package.
+  "g++:/usr/bin/g++"
+  "make:/usr/bin/make"
+  "pkg-config:/usr/bin/pkg-config"
+  "libssl-dev:/usr/include/openssl/ssl.h"
+  "zlib1g-dev:/usr/include/zlib.h"
+  "libzstd-dev:/usr/include/zstd.h"
+  "liblz4-dev:/usr/include/lz4.h"
+  "libsasl2-dev:/usr/include/sasl/sasl.h"
+  "libcurl4-openssl-dev:/usr/include/x86_64-linux-gnu/curl/curl.h"
 )
 
 NPM_STAMP="$ROOT_DIR/node_modules/.ledger-bridge-lock-hash"
@@ -242,6 +256,95 @@ install_schemathesis() {
   echo "$venv/bin/schemathesis" >"$RUN_DIR/schemathesis-bin"
 }
 
+# @confluentinc/kafka-javascript (librdkafka under N-API), pinned: the outcome publisher's
+# producer (events/rdkafka.ts, KAFKA_PRODUCER) and the client comparison
+# (load/bench/kafka-clients.ts). Its install script fetches a prebuilt binary from GitHub, which is
+# not reachable here, and its fallback build downloads zlib, OpenSSL, zstd and curl; so it is built
+# from source instead: the bundled librdkafka (CKJS_LINKING=dynamic: linked against the Debian
+# libraries above, nothing downloaded) and the addon, with node-gyp against this Node's own
+# headers. About 2 minutes on 2 cores, once per machine and Node ABI: the result lives in the
+# machine-level cache (every clone reuses it), .run/confluent-kafka-javascript-dir names it and
+# node_modules links to it. It is not an npm dependency, so `npm ci` never builds or fetches it.
+# Optional: a failed build is a warning (the publisher then uses kafkajs, the benchmark measures
+# kafkajs alone) and is not retried until its .failed marker is removed.
+CONFLUENT_KAFKA_VERSION="1.10.1"
+CONFLUENT_KAFKA_POINTER="$RUN_DIR/confluent-kafka-javascript-dir"
+
+# Unpacks the package into $1, installs its runtime dependencies and builds librdkafka and the
+# addon; then removes the sources and objects (about 270 MB) the addon does not load.
+confluent_kafka_build_into() {
+  local work="$1" nodedir="$2" node_gyp="$3"
+  # Called as an `if` condition, where errexit does not apply: every step says `|| return 1`.
+  rm -rf "$work" && mkdir -p "$work" || return 1
+  (cd "$work" && npm pack --silent "@confluentinc/kafka-javascript@$CONFLUENT_KAFKA_VERSION") ||
+    return 1
+  tar -xzf "$work"/confluentinc-kafka-javascript-*.tgz -C "$work" --strip-components=1 &&
+    rm "$work"/confluentinc-kafka-javascript-*.tgz || return 1
+  (cd "$work" && npm install --omit=dev --ignore-scripts --no-package-lock --no-audit --no-fund) ||
+    return 1
+  # --jobs 1 for the addon: with more, make may compile it before librdkafka's configure wrote
+  # config.h (seen). librdkafka itself is built by its own `make -j`.
+  (cd "$work" && BUILD_LIBRDKAFKA=1 CKJS_LINKING=dynamic \
+    node "$node_gyp" rebuild --nodedir="$nodedir" --jobs 1) || return 1
+  # The addon finds build/deps/librdkafka*.so.1 through its rpath ($ORIGIN/../deps).
+  rm -rf "$work/deps/librdkafka" "$work/build/Release/obj.target" "$work/build/Release/.deps" \
+    "$work/build/deps/include" "$work/build/deps"/*.a || return 1
+  node -e 'console.log("librdkafka", require(process.argv[1]).librdkafkaVersion)' "$work"
+}
+
+# The outcome publisher's librdkafka producer (KAFKA_PRODUCER=librdkafka, events/rdkafka.ts)
+# requires the package by name: node_modules links to the machine's build (npm ci removes the
+# link with node_modules; the next setup puts it back).
+CONFLUENT_KAFKA_LINK="$ROOT_DIR/node_modules/@confluentinc/kafka-javascript"
+
+link_confluent_kafka() {
+  mkdir -p "$(dirname "$CONFLUENT_KAFKA_LINK")"
+  ln -sfn "$1" "$CONFLUENT_KAFKA_LINK"
+}
+
+build_confluent_kafka() {
+  local abi dir nodedir node_gyp log started_ms
+  abi="$(node -p 'process.versions.modules')"
+  dir="$CACHE_DIR/confluent-kafka-javascript-$CONFLUENT_KAFKA_VERSION-node$abi"
+  log="$CACHE_DIR/confluent-kafka-javascript-build.log"
+  mkdir -p "$RUN_DIR"
+  if [[ -f "$dir/.installed" ]]; then
+    say "confluent-kafka-javascript $CONFLUENT_KAFKA_VERSION: present ($dir)"
+    echo "$dir" >"$CONFLUENT_KAFKA_POINTER"
+    link_confluent_kafka "$dir"
+    return 0
+  fi
+  rm -f "$CONFLUENT_KAFKA_POINTER" "$CONFLUENT_KAFKA_LINK"
+  if [[ -f "$dir.failed" ]]; then
+    warn "confluent-kafka-javascript $CONFLUENT_KAFKA_VERSION: its build failed before ($log);" \
+      "not retried until $dir.failed is removed. bench:kafka-clients measures kafkajs alone"
+    return 0
+  fi
+  # node-gyp would download Node's headers from nodejs.org; this Node ships them beside itself.
+  nodedir="$(node -p 'require("path").resolve(process.execPath, "../..")')"
+  node_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+  say "confluent-kafka-javascript $CONFLUENT_KAFKA_VERSION: building librdkafka and the addon" \
+    "from source into $dir (about 2 minutes the first time)"
+  started_ms="$(now_ms)"
+  if [[ -f "$nodedir/include/node/node.h" && -f "$node_gyp" ]] &&
+    confluent_kafka_build_into "$dir.tmp" "$nodedir" "$node_gyp" >"$log" 2>&1; then
+    rm -rf "$dir"
+    mv "$dir.tmp" "$dir"
+    touch "$dir/.installed"
+    echo "$dir" >"$CONFLUENT_KAFKA_POINTER"
+    link_confluent_kafka "$dir"
+    say "confluent-kafka-javascript $CONFLUENT_KAFKA_VERSION: built in" \
+      "$((($(now_ms) - started_ms) / 1000)) s, $(tail -n 1 "$log")"
+  else
+    show_log_tail confluent-kafka-javascript "$log"
+    rm -rf "$dir.tmp"
+    touch "$dir.failed"
+    warn "confluent-kafka-javascript $CONFLUENT_KAFKA_VERSION: build failed (headers in" \
+      "$nodedir/include/node, node-gyp at $node_gyp; log $log); bench:kafka-clients" \
+      "measures kafkajs alone"
+  fi
+}
+
 check_java() {
   local version
   version="$(/usr/bin/java -version 2>&1 | head -n 1)"
@@ -260,6 +363,7 @@ main() {
   with_lock "$RUN_DIR/setup-tools.lock" build_compose_check
   with_lock "$CACHE_DIR/setup.lock" build_k6
   with_lock "$CACHE_DIR/setup.lock" install_schemathesis
+  with_lock "$CACHE_DIR/setup.lock" build_confluent_kafka
   say "done in $(($(now_ms) - started_ms)) ms"
 }
 

@@ -8,7 +8,7 @@
  * EventPublishError within seconds. Each run uses uniquely named topics and deletes them.
  */
 import { randomUUID } from 'node:crypto';
-import { CompressionTypes, type Admin, type Kafka, Partitioners } from 'kafkajs';
+import { CompressionTypes, type Admin, type Kafka } from 'kafkajs';
 import pino from 'pino';
 import { loadConfig } from '../../../core/config';
 import { EventPublishError } from '../../../events/errors';
@@ -20,6 +20,9 @@ import {
 } from '../../../events/kafka';
 import { type EventPosition, OutcomePublisher } from '../../../events/publisher';
 import { decodeOutcomeRecord, type OutcomeRecordFormat } from '../../../events/envelope';
+import { loadRdkafka, RdkafkaOutcomeSink, type RdkafkaSinkOptions } from '../../../events/rdkafka';
+import { OutcomePartitioner } from '../../../events/records';
+import type { OutcomeProducerClient } from '../../../events/sink';
 import {
   type JournalOutcomeEventV1,
   OUTCOME_HEADERS,
@@ -116,18 +119,19 @@ async function consume(topic: string, count: number, timeoutMs: number): Promise
   }
 }
 
-const partitioner = Partitioners.DefaultPartitioner();
-
-/** The partition Java's murmur2 partitioner gives a key, as any Kafka client computes it. */
-function javaPartitionOf(key: string, partitions: number): number {
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionErrorCode: 0,
-    partitionId,
-    leader: 0,
-    replicas: [],
-    isr: [],
-  }));
-  return partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
+/** A librdkafka sink; the package must load (infra/setup.sh builds it and links it). */
+function rdkafkaSink(options: Pick<RdkafkaSinkOptions, 'brokers' | 'topic'>): RdkafkaOutcomeSink {
+  const loaded = loadRdkafka();
+  if (!('module' in loaded)) throw new Error(loaded.reason);
+  return new RdkafkaOutcomeSink(loaded.module, {
+    ...options,
+    clientId: 'test-events',
+    partitions: 1,
+    tuning: KAFKA_TUNING_DEFAULT,
+    compression: 'none',
+    format: 'batch',
+    logger: silent,
+  });
 }
 
 /** Records the last `consume` read (an envelope is one record of many events). */
@@ -143,10 +147,15 @@ const LIVES: OutcomeKind[][] = [
 ];
 
 describe('OutcomePublisher on the local broker', () => {
-  it.each<OutcomeRecordFormat>(['batch', 'single'])(
-    'delivers every outcome once, with all metadata, in per-journal order (%s records)',
-    async (format) => {
-      const topic = freshTopic(`roundtrip-${format}`);
+  it.each<[OutcomeRecordFormat, OutcomeProducerClient]>([
+    ['batch', 'kafkajs'],
+    ['single', 'kafkajs'],
+    ['batch', 'librdkafka'],
+    ['single', 'librdkafka'],
+  ])(
+    'delivers every outcome once, with all metadata, in per-journal order (%s records, %s)',
+    async (format, producer) => {
+      const topic = freshTopic(`roundtrip-${format}-${producer}`);
       const publisher = await OutcomePublisher.connect({
         brokers: BROKERS,
         clientId: 'test-events',
@@ -155,6 +164,7 @@ describe('OutcomePublisher on the local broker', () => {
         replicationFactor: 1,
         logger: silent,
         format,
+        producer,
         limits: { lingerMs: 2, batchEventsMax: 200 },
       });
       const journals = 400;
@@ -210,7 +220,7 @@ describe('OutcomePublisher on the local broker', () => {
           [OUTCOME_HEADERS.contentType]: 'application/json',
         });
         // Java's partitioner on the journal id, whichever the format.
-        expect(partition).toBe(javaPartitionOf(journalId, 3));
+        expect(partition).toBe(new OutcomePartitioner(topic, 3).partitionOf(journalId));
         partitionOf.set(journalId, partition);
         readOrder.set(journalId, [...(readOrder.get(journalId) ?? []), event.eventId]);
       }
@@ -288,6 +298,38 @@ describe('failures', () => {
       sampleOutcome('J-renew', 2).journal?.description,
     ]);
   }, 40_000);
+
+  it('librdkafka: fails a send to a missing topic within seconds, then delivers on a new producer', async () => {
+    const topic = freshTopic('renew-rdkafka');
+    const sink = rdkafkaSink({ brokers: BROKERS, topic });
+    const publisher = new OutcomePublisher(sink, {}, silent);
+    try {
+      await sink.open();
+      const started = Date.now();
+      const failed = await publisher.publish(sampleOutcome('J-renew', 1)).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(EventPublishError);
+      expect((failed as EventPublishError).code).toBe('kafka_unavailable');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await ensureTopic(admin, topic, 1, 1);
+      await publisher.publish(sampleOutcome('J-renew', 2));
+      expect(sink.generation).toBe(2);
+    } finally {
+      await publisher.close();
+    }
+    const consumed = await consume(topic, 1, 20_000);
+    expect(consumed.map((c) => c.event.journal?.description)).toEqual([
+      sampleOutcome('J-renew', 2).journal?.description,
+    ]);
+  }, 40_000);
+
+  it('librdkafka: fails to open on an unreachable broker within seconds', async () => {
+    const started = Date.now();
+    const error = await rdkafkaSink({ brokers: DEAD_BROKER, topic: 'never.created' })
+      .open()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 20_000);
 
   it('fails connect to an unreachable broker with kafka_unavailable within seconds', async () => {
     const started = Date.now();
