@@ -29,6 +29,7 @@ import readline from 'node:readline';
 import { randomEngineSecret } from '../ledger/engine/handshake';
 import { ledgerEnv } from './tigerbeetle/local';
 import { loadConfig } from '../core/config';
+import { BRIDGE_NODE_FLAGS } from '../core/node-flags';
 import { developmentKey } from './dev-key';
 import { withWorkerMetricsUrl } from './worker-metrics-url';
 
@@ -42,8 +43,14 @@ let exitCode = 0;
 const apps = new Map<string, ChildProcess>();
 let engine: ChildProcess | null = null;
 
-function start(name: string, entry: string, env: NodeJS.ProcessEnv, pipe = false): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+function start(
+  name: string,
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  pipe = false,
+  flags: readonly string[] = [],
+): ChildProcess {
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
     cwd: ROOT,
     stdio: pipe ? ['ignore', 'pipe', 'inherit'] : 'inherit',
     env,
@@ -138,7 +145,8 @@ async function main(): Promise<void> {
   await printDevelopmentKey(env);
   const workerRuns = env.LOCAL_PROJECTIONS !== '0';
   // The monitor reads the worker's reconciliation count from its /metrics (the SLO's only source).
-  apps.set('bridge', start('bridge', 'bridge/src/main.ts', withWorkerMetricsUrl(env, workerRuns)));
+  const bridgeEnv = withWorkerMetricsUrl(env, workerRuns);
+  apps.set('bridge', start('bridge', 'bridge/src/main.ts', bridgeEnv, false, BRIDGE_NODE_FLAGS));
   if (workerRuns) {
     apps.set('projections', start('projections', 'projections/src/main.ts', env));
   }

@@ -6,6 +6,7 @@
  * stack uses too). Stopping it revokes that key: the benches' bridges share the development
  * database, and a bench leaves no key behind that still works.
  */
+import { BRIDGE_NODE_FLAGS } from '../../core/node-flags';
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type pg from 'pg';
@@ -111,7 +112,8 @@ export async function startBridgeProcess(options: BridgeProcessOptions): Promise
   };
   // The database the bridge migrates, read from the environment it starts with.
   const databaseUrl = loadConfig(env).DATABASE_DIRECT_URL;
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'bridge/src/main.ts'];
+  const flags = [...BRIDGE_NODE_FLAGS, ...(options.nodeArgs ?? [])];
+  const args = [...flags, '--import', 'tsx', 'bridge/src/main.ts'];
   const run = pinned(options.cpus ?? null, process.execPath, args);
   const child = spawn(run.command, run.args, {
     cwd: options.root ?? ROOT,

@@ -9,6 +9,7 @@
  * `kill` is SIGKILL, as a crash; `start` brings a killed process back, as a supervisor would
  * (systemd, or Compose's `restart: always`), and resolves once it answers again.
  */
+import { BRIDGE_NODE_FLAGS } from '../../core/node-flags';
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,6 +28,8 @@ export type FleetProcess = 'bridge-a' | 'bridge-b' | 'projections' | 'relay';
 
 interface ProcessSpec {
   entry: string;
+  /** Node flags before the entry (the bridge's, core/node-flags.ts). */
+  flags?: readonly string[];
   env: NodeJS.ProcessEnv;
   /** GET it answers 200 once the process serves. */
   readyUrl: string;
@@ -66,6 +69,7 @@ export class Fleet {
     };
     const bridge = (p: number): ProcessSpec => ({
       entry: 'bridge/src/main.ts',
+      flags: BRIDGE_NODE_FLAGS,
       env: { ...this.env, PORT: String(p) },
       readyUrl: `http://127.0.0.1:${p}/ready`,
     });
@@ -120,7 +124,7 @@ export class Fleet {
   async start(name: FleetProcess): Promise<void> {
     const spec = this.specs[name];
     const log = fs.openSync(path.join(this.options.logDir, `${name}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', spec.entry], {
+    const child = spawn(process.execPath, [...(spec.flags ?? []), '--import', 'tsx', spec.entry], {
       cwd: ROOT,
       env: spec.env,
       stdio: ['ignore', log, log],
