@@ -19,6 +19,12 @@ const list = z.string().transform((value) =>
 const schema = z.object({
   /** Events per PostgreSQL transaction. */
   PROJECTIONS_BATCH_EVENTS_MAX: z.coerce.number().int().positive().default(5_000),
+  /**
+   * Worker processes `npm run worker` runs (./workers.ts): each a member of the feeds' consumer
+   * groups owning its partitions. One process uses one core; more than the topics' partitions
+   * leaves some idle.
+   */
+  PROJECTIONS_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Partitions applied at once by one worker (each its own transaction). */
   PROJECTIONS_PARTITIONS_CONCURRENCY: z.coerce.number().int().positive().default(2),
   /**

@@ -20,7 +20,7 @@ import { changeGroupOf, projectionFeeds } from './feed';
 import { startPartitionMaintenance } from './partitions/maintenance';
 import { feedsCaughtUpHorizon } from './reconcile/horizon';
 import { type PeriodicReconcile, startPeriodicReconcile } from './reconcile/periodic';
-import { combinedStats, ProjectionRunner, type RunnerOptions } from './runner';
+import { combinedStats, type CommitReport, ProjectionRunner, type RunnerOptions } from './runner';
 import { createWorkerMetrics, startMetricsServer, type WorkerMetrics } from './metrics';
 
 export interface Worker {
@@ -39,6 +39,8 @@ export interface WorkerOptions {
   logger: Logger;
   projections?: readonly Projection[];
   changeProjections?: readonly Projection<ProjectedChange>[];
+  /** Called after every committed transaction of either feed (benchmarks, tests). */
+  onCommit?: (feed: 'outcomes' | 'changes', report: CommitReport) => void;
 }
 
 function poolsOf(config: Config, settings: ProjectionsConfig, logger: Logger): Pools {
@@ -66,13 +68,12 @@ function createRunners(
   options: WorkerOptions,
   pools: Pools,
   kafka: Kafka,
-  onCommit: RunnerOptions['onCommit'],
+  onCommit: (feed: 'outcomes' | 'changes', report: CommitReport) => void,
 ): { runner: ProjectionRunner; changeRunner: ProjectionRunner<ProjectedChange> } {
   const { config, projectionsConfig: settings, logger } = options;
   const outcomeAll = options.projections ?? OUTCOME_PROJECTIONS;
   const changeAll = options.changeProjections ?? CHANGE_PROJECTIONS;
   const common = {
-    ...(onCommit === undefined ? {} : { onCommit }),
     kafka,
     pool: pools.primary,
     logger,
@@ -87,6 +88,7 @@ function createRunners(
   } satisfies Partial<RunnerOptions>;
   const runner = new ProjectionRunner({
     ...common,
+    onCommit: (report) => onCommit('outcomes', report),
     topic: config.KAFKA_OUTCOMES_TOPIC,
     topicPartitions: config.KAFKA_OUTCOMES_PARTITIONS,
     groupId: config.PROJECTIONS_GROUP_ID,
@@ -95,6 +97,7 @@ function createRunners(
   const changeRunner = new ProjectionRunner<ProjectedChange>({
     ...common,
     feed: changeFeed,
+    onCommit: (report) => onCommit('changes', report),
     topic: config.KAFKA_CHANGES_TOPIC,
     topicPartitions: config.KAFKA_CHANGES_PARTITIONS,
     groupId: changeGroupOf(config.PROJECTIONS_GROUP_ID),
@@ -118,9 +121,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     logger,
   );
   let metrics: WorkerMetrics | null = null;
-  const { runner, changeRunner } = createRunners(options, pools, kafka, (report) =>
-    metrics?.onCommit(report),
-  );
+  const { runner, changeRunner } = createRunners(options, pools, kafka, (feed, report) => {
+    metrics?.onCommit(report);
+    options.onCommit?.(feed, report);
+  });
   try {
     await runner.start();
     await changeRunner.start();

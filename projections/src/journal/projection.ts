@@ -17,10 +17,12 @@
  * one bind parameter per column, so the 65,535-parameter limit never applies). Within a batch,
  * one journal's events are folded in order in memory first, so no statement touches a row twice.
  */
+import { InvariantError } from '../../../core/assert';
 import type { Queryable } from '../../../core/postgres/pool';
 import type { JournalOutcomeEventV1 } from '../../../events/schema';
 import { stepOfFlags, type OutcomeStep } from '../../../events/schema';
 import type { ProjectedEvent, Projection } from '../projection';
+import { insertTransfers } from './transfers';
 
 export const JOURNAL_PROJECTION_NAME = 'journal';
 
@@ -46,6 +48,14 @@ interface JournalFold {
   rejection: { step: OutcomeStep; statuses: string[] } | null;
   lastEventId: string;
   lastAt: string;
+}
+
+/** Statuses as one text for `string_to_array(…, ',')`: names are identifiers, never commas. */
+export function joinStatuses(statuses: readonly string[]): string {
+  for (const status of statuses) {
+    if (!/^[a-z0-9_]+$/.test(status)) throw new InvariantError(`transfer status '${status}'`);
+  }
+  return statuses.join(',');
 }
 
 /** Keeps the first occurrence of every event id, in order. */
@@ -77,8 +87,9 @@ async function claim(tx: Queryable, events: readonly ProjectedEvent[]): Promise<
     cols.kind.push(event.kind);
     cols.step.push(stepOfFlags(event.transfers[0]!.flags));
     cols.at.push(event.occurredAt);
-    // text[][] must be rectangular: each event's statuses travel as one JSON array instead.
-    cols.statuses.push(JSON.stringify(event.transfers.map((t) => t.status)));
+    // text[][] must be rectangular: each event's statuses travel as one comma-joined text
+    // instead (status names are identifiers: no commas), split by string_to_array.
+    cols.statuses.push(joinStatuses(event.transfers.map((t) => t.status)));
     cols.topic.push(topic);
     cols.partition.push(partition);
     cols.offset.push(offset);
@@ -87,7 +98,7 @@ async function claim(tx: Queryable, events: readonly ProjectedEvent[]): Promise<
     `INSERT INTO journal_event
        (event_id, journal_id, kind, step, occurred_at, statuses, topic, partition, kafka_offset)
      SELECT u.id, u.journal, u.kind, u.step, u.at,
-            ARRAY(SELECT jsonb_array_elements_text(u.statuses::jsonb)), u.topic, u.part, u.off
+            string_to_array(u.statuses, ','), u.topic, u.part, u.off
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],
                    $7::text[], $8::int[], $9::bigint[])
             AS u(id, journal, kind, step, at, statuses, topic, part, off)
@@ -154,9 +165,9 @@ const TB_TIME = (column: string) => `to_timestamp((${column}) / 1000000000.0)`;
  * New entries: inserted, or replacing a `rejected` entry when the batch brings a success.
  * An existing success is never touched here.
  */
-async function upsertEntries(tx: Queryable, entries: EntryRow[]): Promise<void> {
-  if (entries.length === 0) return;
-  await tx.query(
+async function upsertEntries(tx: Queryable, entries: EntryRow[]): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  const { rows } = await tx.query<{ journal_id: string; inserted: boolean }>(
     `INSERT INTO journal_entry
        (journal_id, status, date, description, source, pending_timeout_seconds,
         first_event_id, last_event_id, tb_timestamp, updated_tb_timestamp, created_at, updated_at)
@@ -170,7 +181,8 @@ async function upsertEntries(tx: Queryable, entries: EntryRow[]): Promise<void> 
        source = EXCLUDED.source, pending_timeout_seconds = EXCLUDED.pending_timeout_seconds,
        first_event_id = EXCLUDED.first_event_id, tb_timestamp = EXCLUDED.tb_timestamp,
        created_at = EXCLUDED.created_at
-     WHERE journal_entry.status = 'rejected' AND EXCLUDED.status <> 'rejected'`,
+     WHERE journal_entry.status = 'rejected' AND EXCLUDED.status <> 'rejected'
+     RETURNING journal_id, (xmax = 0) AS inserted`,
     [
       entries.map((e) => e.journalId),
       entries.map((e) => e.status),
@@ -182,6 +194,8 @@ async function upsertEntries(tx: Queryable, entries: EntryRow[]): Promise<void> 
       entries.map((e) => e.tbTimestamp),
     ],
   );
+  // Inserted now (xmax = 0), not a rejected entry replaced: its row is the entry as created.
+  return new Set(rows.filter((row) => row.inserted).map((row) => row.journal_id));
 }
 
 async function insertLines(tx: Queryable, events: JournalOutcomeEventV1[]): Promise<void> {
@@ -205,104 +219,6 @@ async function insertLines(tx: Queryable, events: JournalOutcomeEventV1[]): Prom
      SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::numeric[])
      ON CONFLICT (journal_id, line_number) DO NOTHING`,
     [journal, number, account, type, amount],
-  );
-}
-
-/**
- * The accepted transfers of successful events. A post/void takes its lines and bridge account ids
- * from the held transfer it names, which an earlier statement (or batch) inserted.
- */
-async function insertTransfers(tx: Queryable, events: JournalOutcomeEventV1[]): Promise<void> {
-  const c = {
-    id: [] as string[],
-    journal: [] as string[],
-    step: [] as string[],
-    index: [] as number[],
-    dLine: [] as (number | null)[],
-    cLine: [] as (number | null)[],
-    dLedgerId: [] as string[],
-    cLedgerId: [] as string[],
-    amount: [] as string[],
-    pending: [] as string[],
-    ledger: [] as number[],
-    code: [] as number[],
-    flags: [] as number[],
-    timeout: [] as number[],
-    ud128: [] as string[],
-    ud64: [] as string[],
-    ud32: [] as number[],
-    at: [] as string[],
-    status: [] as string[],
-    event: [] as string[],
-  };
-  for (const event of events) {
-    event.transfers.forEach((t, index) => {
-      c.id.push(t.id);
-      c.journal.push(event.journalId);
-      c.step.push(stepOfFlags(t.flags));
-      c.index.push(index);
-      c.dLine.push(t.debitLine);
-      c.cLine.push(t.creditLine);
-      c.dLedgerId.push(t.debitAccountId);
-      c.cLedgerId.push(t.creditAccountId);
-      c.amount.push(t.amount);
-      c.pending.push(t.pendingId);
-      c.ledger.push(t.ledger);
-      c.code.push(t.code);
-      c.flags.push(t.flags);
-      c.timeout.push(t.timeout);
-      c.ud128.push(t.userData128);
-      c.ud64.push(t.userData64);
-      c.ud32.push(t.userData32);
-      c.at.push(t.timestamp);
-      c.status.push(t.status);
-      c.event.push(event.eventId);
-    });
-  }
-  if (c.id.length === 0) return;
-  await tx.query(
-    `INSERT INTO journal_transfer
-       (transfer_id, journal_id, step, chain_index, debit_line, credit_line,
-        debit_account_id, credit_account_id, debit_account_ledger_id, credit_account_ledger_id,
-        amount, pending_id, ledger, code, flags, timeout, user_data_128, user_data_64,
-        user_data_32, tb_timestamp, status, event_id)
-     SELECT u.id, u.journal, u.step, u.idx,
-            COALESCE(u.dline, p.debit_line), COALESCE(u.cline, p.credit_line),
-            COALESCE(dl.account_id, p.debit_account_id), COALESCE(cl.account_id, p.credit_account_id),
-            u.dledger, u.cledger, u.amount, u.pending, u.ledger, u.code, u.flags, u.timeout,
-            u.ud128, u.ud64, u.ud32, u.at, u.status, u.event
-       FROM unnest($1::numeric[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[],
-                   $7::numeric[], $8::numeric[], $9::numeric[], $10::numeric[], $11::bigint[],
-                   $12::int[], $13::int[], $14::bigint[], $15::numeric[], $16::numeric[],
-                   $17::bigint[], $18::numeric[], $19::text[], $20::text[])
-            AS u(id, journal, step, idx, dline, cline, dledger, cledger, amount, pending, ledger,
-                 code, flags, timeout, ud128, ud64, ud32, at, status, event)
-       LEFT JOIN journal_transfer p ON u.pending <> 0 AND p.transfer_id = u.pending
-       LEFT JOIN journal_line dl ON dl.journal_id = u.journal AND dl.line_number = u.dline
-       LEFT JOIN journal_line cl ON cl.journal_id = u.journal AND cl.line_number = u.cline
-     ON CONFLICT (transfer_id) DO NOTHING`,
-    [
-      c.id,
-      c.journal,
-      c.step,
-      c.index,
-      c.dLine,
-      c.cLine,
-      c.dLedgerId,
-      c.cLedgerId,
-      c.amount,
-      c.pending,
-      c.ledger,
-      c.code,
-      c.flags,
-      c.timeout,
-      c.ud128,
-      c.ud64,
-      c.ud32,
-      c.at,
-      c.status,
-      c.event,
-    ],
   );
 }
 
@@ -331,9 +247,29 @@ async function settleHolds(tx: Queryable, folds: Map<string, JournalFold>): Prom
   );
 }
 
-/** The latest event and rejection of every journal the batch touched. */
-async function touchEntries(tx: Queryable, folds: Map<string, JournalFold>): Promise<void> {
-  const all = [...folds.entries()];
+/**
+ * Whether the entry row this batch inserted for the journal already says what `touchEntries`
+ * would write: its one event of the batch created it, with no rejection. Then the second write
+ * of the row (a new tuple version and its WAL) is skipped.
+ */
+function createdAsIs(fold: JournalFold, inserted: ReadonlySet<string>, id: string): boolean {
+  return (
+    inserted.has(id) &&
+    fold.entry !== null &&
+    fold.rejection === null &&
+    fold.settled === null &&
+    fold.lastEventId === fold.entry.firstEventId
+  );
+}
+
+/** The latest event and rejection of every journal the batch touched (not created as is). */
+async function touchEntries(
+  tx: Queryable,
+  folds: Map<string, JournalFold>,
+  inserted: ReadonlySet<string>,
+): Promise<void> {
+  const all = [...folds.entries()].filter(([id, fold]) => !createdAsIs(fold, inserted, id));
+  if (all.length === 0) return;
   await tx.query(
     `UPDATE journal_entry e SET
        last_event_id = u.event,
@@ -341,7 +277,7 @@ async function touchEntries(tx: Queryable, folds: Map<string, JournalFold>): Pro
        updated_at = ${TB_TIME('GREATEST(e.updated_tb_timestamp, u.at)')},
        rejected_step = COALESCE(u.rstep, e.rejected_step),
        rejected_statuses = CASE WHEN u.rstep IS NULL THEN e.rejected_statuses
-                                ELSE ARRAY(SELECT jsonb_array_elements_text(u.rstatuses::jsonb))
+                                ELSE string_to_array(u.rstatuses, ',')
                            END
      FROM unnest($1::text[], $2::text[], $3::numeric[], $4::text[], $5::text[])
           AS u(id, event, at, rstep, rstatuses)
@@ -352,7 +288,7 @@ async function touchEntries(tx: Queryable, folds: Map<string, JournalFold>): Pro
       all.map(([, fold]) => fold.lastAt),
       all.map(([, fold]) => fold.rejection?.step ?? null),
       all.map(([, fold]) =>
-        fold.rejection === null ? null : JSON.stringify(fold.rejection.statuses),
+        fold.rejection === null ? null : joinStatuses(fold.rejection.statuses),
       ),
     ],
   );
@@ -371,7 +307,7 @@ export class JournalStoreProjection implements Projection {
     const folds = new Map<string, JournalFold>();
     for (const event of accepted) fold(folds, event);
     const entries = [...folds.values()].flatMap((f) => (f.entry === null ? [] : [f.entry]));
-    await upsertEntries(tx, entries);
+    const inserted = await upsertEntries(tx, entries);
     const creations = accepted.filter(
       (e) => e.journal !== null && stepOfFlags(e.transfers[0]!.flags) === 'create',
     );
@@ -386,6 +322,6 @@ export class JournalStoreProjection implements Projection {
       tx,
       successes.filter((e) => stepOfFlags(e.transfers[0]!.flags) !== 'create'),
     );
-    await touchEntries(tx, folds);
+    await touchEntries(tx, folds, inserted);
   }
 }

@@ -209,6 +209,17 @@ function holdOf(event: JournalOutcomeEventV1, transfer: TransferEventV1): Hold {
   };
 }
 
+/**
+ * The journal line numbered `n` (the last one so numbered, as a Map of the lines would give), by a
+ * scan: a journal has a handful of lines, and a Map per transfer was this model's top cost.
+ */
+function lineOf(event: JournalOutcomeEventV1, n: number | null) {
+  if (n === null || event.journal === null) return undefined;
+  const { lines } = event.journal;
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.lineNumber === n) return lines[i];
+  return undefined;
+}
+
 function sides(
   event: JournalOutcomeEventV1,
   kind: SuccessKind,
@@ -216,10 +227,8 @@ function sides(
   hold: Hold | undefined,
   amounts: { posted: bigint; pending: bigint },
 ): [Posting, Posting] {
-  const lines = new Map(event.journal?.lines.map((line) => [line.lineNumber, line]));
-  const line = (n: number | null) => (n === null ? undefined : lines.get(n));
-  const debitLine = line(transfer.debitLine);
-  const creditLine = line(transfer.creditLine);
+  const debitLine = lineOf(event, transfer.debitLine);
+  const creditLine = lineOf(event, transfer.creditLine);
   const common = {
     event,
     kind,
