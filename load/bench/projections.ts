@@ -5,8 +5,9 @@
  *
  * What the worker drains, both feeds at once, with every projection of each
  * (projections/src/all.ts): `--backlog` journal outcome events (events/synthetic.ts) on a fresh
- * outcome topic, and the ledger change event of each same transfer (events/synthetic-change.ts),
- * relayed as the change relay does (two records, keyed by each account) on a fresh change topic.
+ * outcome topic, written as the bridge writes them (KAFKA_OUTCOMES_FORMAT: batch envelopes), and
+ * the ledger change event of each same transfer (events/synthetic-change.ts), relayed as the
+ * change relay does (two records, keyed by each account) on a fresh change topic.
  *
  * Passes, in this one run (the same backlog, each pass a fresh schema and consumer group):
  * - floor: one worker with no projection at all (Kafka, decoding, a transaction per batch and its
@@ -35,6 +36,7 @@ import { migrateUp } from '../../core/postgres/migrate';
 import { createDirectPool } from '../../core/postgres/pool';
 import { encodeChange } from '../../events/change';
 import { createKafkaClient, ensureTopic } from '../../events/kafka';
+import { OutcomePartitioner, planSend } from '../../events/records';
 import { encodeOutcome } from '../../events/schema';
 import { syntheticOutcome } from '../../events/synthetic';
 import { syntheticChange } from '../../events/synthetic-change';
@@ -61,6 +63,7 @@ const { values: args } = parseArgs({
   },
 });
 const BACKLOG = Number(args.backlog);
+const FORMAT = loadConfig().KAFKA_OUTCOMES_FORMAT;
 const PARTITIONS = Number(args.partitions);
 const WORKERS = args.workers.split(',').map(Number);
 const SYNTHETIC = {
@@ -85,15 +88,22 @@ async function publish(producer: Producer, topics: Topics, from: number, count: 
   const outcomes = [];
   const changes = [];
   for (let sequence = from; sequence < from + count; sequence++) {
-    const m = encodeOutcome(syntheticOutcome(sequence, { run: `bench-${RUN}`, accounts: 1_000 }));
-    outcomes.push({ key: m.key, value: m.value, headers: { ...m.headers } });
+    outcomes.push(
+      encodeOutcome(syntheticOutcome(sequence, { run: `bench-${RUN}`, accounts: 1_000 })),
+    );
     const change = syntheticChange(sequence, SYNTHETIC);
     changes.push(...changeRecords(change, encodeChange(change)));
   }
+  // As the bridge writes them: batch envelopes by default (events/records.ts).
+  const { records } = planSend(
+    outcomes,
+    new OutcomePartitioner(topics.outcomes, PARTITIONS),
+    FORMAT,
+  );
   await producer.sendBatch({
     acks: -1,
     topicMessages: [
-      { topic: topics.outcomes, messages: outcomes },
+      { topic: topics.outcomes, messages: records.map((record) => ({ ...record })) },
       { topic: topics.changes, messages: changes },
     ],
   });

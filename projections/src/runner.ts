@@ -439,7 +439,11 @@ export class ProjectionRunner<E extends Located = ProjectedEvent> {
       }
     }
     const applied = events.length - failures.length;
-    letter.message = `${failures.length} of ${events.length} events failed, ${applied} applied; ${failures.join('; ')}`;
+    letter.message =
+      failures.length === 0
+        ? `each of its ${events.length} events applied alone; together: ${letter.message}`
+        : `${failures.length} of ${events.length} events failed, ${applied} applied; ` +
+          failures.join('; ');
   }
 
   private committed(

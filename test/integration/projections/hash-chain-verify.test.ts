@@ -14,6 +14,7 @@ import { config, type TestSchema } from '../../support/store/schema';
 import {
   applyInBatches,
   migratedSchema,
+  projected,
   resetSchema,
   sequence,
   tamper,
@@ -173,6 +174,23 @@ describe.each([
     );
     expect(snapshots.rows[0]).toEqual({ n: 1 }); // none recorded for a tampered chain
   });
+});
+
+it('chains the events of batch envelopes, which share their record offset, and verifies them', async () => {
+  await resetSchema(schema);
+  // Four events per Kafka record, as a version-2 envelope carries them; batches cut across records.
+  const events = Array.from({ length: 30 }, (_, i) =>
+    projected({ journal: i + 1, offset: Math.floor(i / 4) }),
+  );
+  await applyInBatches(schema.pool, projection, events, 7);
+  const report = await verifyChains(schema.pool, { full: true });
+  expect(report.ok).toBe(true);
+  expect(report.eventsChecked).toBe(30);
+  // A record's events still may not go back in the log.
+  const backwards = [projected({ journal: 40, offset: 9 }), projected({ journal: 41, offset: 8 })];
+  await expect(applyInBatches(schema.pool, projection, backwards, 2)).rejects.toThrow(
+    /offsets out of order: 8 after 9/,
+  );
 });
 
 it('catches an edit whose hash was recomputed: the next link breaks', async () => {
