@@ -7,6 +7,8 @@ set -eu
 : "${RABBITMQ_PASSWORD:?set RABBITMQ_PASSWORD}"
 RABBITMQ_USER="${RABBITMQ_USER:-ledger}"
 RABBITMQ_VHOST="${RABBITMQ_VHOST:-ledger}"
+# The AMQP listener: a port, or address:port (the image's smoke test listens on 127.0.0.1 only).
+RABBITMQ_AMQP_LISTENER="${RABBITMQ_AMQP_LISTENER:-5672}"
 umask 077
 if [ ! -s "$HOME/.erlang.cookie" ]; then
   head -c 32 /dev/urandom | base64 | tr -d '\n/+=' >"$HOME/.erlang.cookie"
@@ -14,7 +16,7 @@ if [ ! -s "$HOME/.erlang.cookie" ]; then
 fi
 echo '[].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
 cat >"$RABBITMQ_CONFIG_FILE" <<CONF
-listeners.tcp.default = 5672
+listeners.tcp.default = $RABBITMQ_AMQP_LISTENER
 default_vhost = $RABBITMQ_VHOST
 default_user = $RABBITMQ_USER
 default_pass = $RABBITMQ_PASSWORD
