@@ -37,6 +37,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { v7 as uuidv7 } from 'uuid';
 import { type BridgeProcess, startBridgeProcess, stopProcess } from './bridge-process';
+import { randomJournalBody } from './read-load';
 import { chooseLedger, describeLedger, type LedgerChoice, ledgerProcessEnv } from './ledger';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -105,23 +106,7 @@ async function bridgeWrites(bridge: BridgeProcess, seconds: number): Promise<num
       ),
     );
   }
-  const pick = () => ids[Math.floor(Math.random() * ids.length)]!;
-  const body = () => {
-    const debit = pick();
-    let credit = pick();
-    while (credit === debit) credit = pick();
-    const amount = 1 + Math.floor(Math.random() * 10_000);
-    return JSON.stringify({
-      journalId: uuidv7(),
-      date: '2026-11-21',
-      description: 'bench:reads write load',
-      source: 'bench',
-      lines: [
-        { accountId: debit, lineType: 'DEBIT', amount, lineNumber: 1 },
-        { accountId: credit, lineType: 'CREDIT', amount, lineNumber: 2 },
-      ],
-    });
-  };
+  const body = () => randomJournalBody(ids, 'bench:reads write load');
   const result = await autocannon({
     url: `${base}/api/journal`,
     connections: 16,

@@ -51,7 +51,8 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function journalBody(accounts: string[]): string {
+/** A two-line journal between two different random accounts: the read benches' write load. */
+export function randomJournalBody(accounts: readonly string[], description: string): string {
   const pick = () => accounts[Math.floor(Math.random() * accounts.length)]!;
   const debit = pick();
   let credit = pick();
@@ -60,7 +61,7 @@ function journalBody(accounts: string[]): string {
   return JSON.stringify({
     journalId: uuidv7(),
     date: '2026-12-03',
-    description: 'bench:reads:bridge write load',
+    description,
     source: 'bench',
     lines: [
       { accountId: debit, lineType: 'DEBIT', amount, lineNumber: 1 },
@@ -80,7 +81,10 @@ async function writes(plan: ReadLoadPlan): Promise<{ perSecond: number; errors: 
       {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...plan.headers },
-        setupRequest: (request) => ({ ...request, body: journalBody(plan.writeAccounts) }),
+        setupRequest: (request) => ({
+          ...request,
+          body: randomJournalBody(plan.writeAccounts, 'bench:reads:bridge write load'),
+        }),
       },
     ],
   });
