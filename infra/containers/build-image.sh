@@ -3,7 +3,8 @@
 #
 #   bash infra/containers/build-image.sh NAME...
 #
-#   NAME: tigerbeetle  postgres  pgbouncer  redis  nginx  rabbitmq  app   (or `all`)
+#   NAME: tigerbeetle  postgres  pgbouncer  redis  nginx  rabbitmq  kafka  prometheus  app
+#         (or `all`)
 #
 # Prints each image's reference (ledger-bridge/NAME:TAG, also tagged :latest) on stdout, one a
 # line; its messages go to stderr. Each build context is made under
@@ -15,6 +16,9 @@
 #   pgbouncer    infra/pgbouncer/production.ini and entrypoint.sh
 #   nginx        infra/nginx/production.conf
 #   rabbitmq     infra/rabbitmq/entrypoint.sh
+#   kafka        Kafka's jars, from this machine's Maven cache (~/.m2) as infra/setup.sh resolves
+#                them from Maven Central (infra/kafka/pom.xml): never downloaded here
+#   prometheus   infra/prometheus/prometheus.yml and alerts.yml
 #   app          Node.js 20 from this machine (NODE_BIN, else `node` on PATH, with the npm beside
 #                it), the production node_modules (cached by package.json and package-lock.json)
 #                and the repository's files
@@ -32,7 +36,7 @@ source "$INFRA_DIR/containers/lib.sh"
 source "$INFRA_DIR/lib/tigerbeetle.sh"
 
 BASE_SUITE="${BASE_SUITE:-bookworm}"
-ALL_IMAGES=(tigerbeetle postgres pgbouncer redis nginx rabbitmq app)
+ALL_IMAGES=(tigerbeetle postgres pgbouncer redis nginx rabbitmq kafka prometheus app)
 # The Node.js major release the services run on (infra/Dockerfile: node:20-bookworm-slim).
 APP_NODE_MAJOR=20
 # Production dependencies installed for the app image, by the hash of the package files.
@@ -70,6 +74,30 @@ context_rabbitmq() {
   install -D -m 0755 "$INFRA_DIR/rabbitmq/entrypoint.sh" \
     "$context/rootfs/usr/local/bin/rabbitmq-entrypoint"
   echo 3.10
+}
+
+# Kafka's jars into rootfs/opt/kafka/libs: those on the classpath infra/setup.sh resolved into
+# ~/.m2 for this infra/kafka/pom.xml (the file is named by the pom's hash, as setup.sh names it).
+context_kafka() {
+  local context="$1" classpath jar count=0
+  classpath="$CACHE_DIR/kafka-$KAFKA_VERSION-$(sha256sum "$INFRA_DIR/kafka/pom.xml" | cut -c1-12).classpath"
+  [[ -s "$classpath" ]] ||
+    die "kafka: no resolved classpath $classpath: run 'bash infra/setup.sh' (Maven Central into ~/.m2)"
+  mkdir -p "$context/rootfs/opt/kafka/libs"
+  while IFS= read -r -d ':' jar; do
+    [[ -f "$jar" ]] || die "kafka: $jar (on $classpath) is missing: run 'bash infra/setup.sh'"
+    install -m 0644 "$jar" "$context/rootfs/opt/kafka/libs/"
+    count=$((count + 1))
+  done < <(tr -d '\n' <"$classpath" && printf ':')
+  note "kafka: $count jars from $classpath"
+  echo "$KAFKA_VERSION"
+}
+
+context_prometheus() {
+  local context="$1"
+  install -D -m 0644 "$INFRA_DIR/prometheus/prometheus.yml" "$context/rootfs/etc/prometheus/prometheus.yml"
+  install -D -m 0644 "$INFRA_DIR/prometheus/alerts.yml" "$context/rootfs/etc/prometheus/alerts.yml"
+  echo 2.42
 }
 
 # Node.js from this machine into runtime/usr/local: the node binary, and npm (npx runs the
@@ -165,6 +193,8 @@ make_context() {
     redis) echo 7.0 ;;
     nginx) context_nginx "$context" ;;
     rabbitmq) context_rabbitmq "$context" ;;
+    kafka) context_kafka "$context" ;;
+    prometheus) context_prometheus "$context" ;;
     app) context_app "$context" ;;
     *) usage ;;
   esac

@@ -4,7 +4,8 @@
 #
 #   bash infra/containers/smoke-images.sh [NAME...]
 #
-#   NAME: postgres  pgbouncer  redis  nginx  rabbitmq  app   (default: all of them; TigerBeetle
+#   NAME: postgres  pgbouncer  redis  nginx  rabbitmq  kafka  prometheus  app   (default: all of
+#         them; TigerBeetle
 #         has its own, smoke-tigerbeetle.sh). pgbouncer and app talk to the postgres container,
 #         so asking for either checks postgres first.
 #
@@ -29,6 +30,18 @@
 #              55692-55699): rabbitmq-diagnostics ping and check_running, the compose health
 #              check (check_port_connectivity), then the application's user opens an AMQP
 #              channel on its vhost (infra/rabbitmq/ready.ts, from this host).
+#   kafka      SMOKE_KAFKA_PORT (59192; its controller SMOKE_KAFKA_CONTROLLER_PORT, 59193): one
+#              combined broker+controller configured by the compose file's KAFKA_* environment
+#              (loopback listeners, replication factors of 1), its KRaft storage formatted by the
+#              entrypoint into a volume; the compose health check (kafka-broker-api-versions.sh),
+#              then from this host with kafkajs a topic is created and one message produced
+#              (acks=all) and consumed back (infra/kafka/roundtrip.ts); after a restart it
+#              answers again on the same storage.
+#   prometheus SMOKE_PROMETHEUS_PORT (59190): the compose file's command and volume, a test
+#              monitor_key secret; promtool checks the baked-in infra/prometheus/ files, the
+#              compose health check (/-/ready); the loaded configuration has the four scrape
+#              jobs, the static ones have targets (the DNS ones resolve only on the compose
+#              network), the alert rules are loaded and the classic UI's scripts are served.
 #   app        node loads the services' main dependencies (tigerbeetle-node's native client
 #              included), tsx runs, and `ledger-bridge migrate up` then `migrate status` run in
 #              the image against the postgres container.
@@ -53,6 +66,9 @@ SMOKE_RABBITMQ_DIST_PORT="${SMOKE_RABBITMQ_DIST_PORT:-55691}"
 SMOKE_RABBITMQ_EPMD_PORT="${SMOKE_RABBITMQ_EPMD_PORT:-54379}"
 SMOKE_RABBITMQ_CTL_PORT_MIN="${SMOKE_RABBITMQ_CTL_PORT_MIN:-55692}"
 SMOKE_RABBITMQ_CTL_PORT_MAX="${SMOKE_RABBITMQ_CTL_PORT_MAX:-55699}"
+SMOKE_KAFKA_PORT="${SMOKE_KAFKA_PORT:-59192}"
+SMOKE_KAFKA_CONTROLLER_PORT="${SMOKE_KAFKA_CONTROLLER_PORT:-59193}"
+SMOKE_PROMETHEUS_PORT="${SMOKE_PROMETHEUS_PORT:-59190}"
 SMOKE_PG_REPLICA="${SMOKE_PG_REPLICA:-1}"
 # Containers are slow to create with vfs (each copies its image), and RabbitMQ boots Erlang.
 SMOKE_READY_TIMEOUT_S=120
@@ -63,9 +79,12 @@ SMOKE_POSTGRES_PASSWORD=smoke-postgres
 SMOKE_LEDGER_PASSWORD=smoke-ledger
 SMOKE_REPLICATION_PASSWORD=smoke-replication
 SMOKE_RABBITMQ_PASSWORD=smoke-rabbitmq
+SMOKE_MONITOR_KEY=smoke-monitor-key
+# A broker for a check: a small heap (the entrypoint's default is the official 1 GB).
+SMOKE_KAFKA_HEAP_OPTS="-Xms128m -Xmx384m"
 SMOKE_ID="$$"
 SMOKE_PREFIX="ledger-bridge-smoke"
-ALL_CHECKS=(postgres pgbouncer redis nginx rabbitmq app)
+ALL_CHECKS=(postgres pgbouncer redis nginx rabbitmq kafka prometheus app)
 
 CONTAINERS=()
 VOLUMES=()
@@ -348,6 +367,107 @@ check_rabbitmq() {
   step_done rabbitmq
 }
 
+# --- kafka ------------------------------------------------------------------------------------
+
+# A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
+kafka_cluster_id() {
+  local id="-"
+  while [[ "$id" == -* ]]; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
+  echo "$id"
+}
+
+check_kafka() {
+  local image="$1" name cluster_id bootstrap="127.0.0.1:$SMOKE_KAFKA_PORT"
+  name="$(smoke_name kafka)"
+  cluster_id="$(kafka_cluster_id)"
+  step "$image: one broker+controller on $bootstrap (controller :$SMOKE_KAFKA_CONTROLLER_PORT)"
+  new_volume "$name"
+  # The compose file's environment (x-kafka-env), for one node on loopback: its listeners and
+  # voters on the smoke's ports, every replication factor and ISR minimum 1.
+  run_detached "$name" --network host -v "$name:/var/lib/kafka/data" \
+    -e "CLUSTER_ID=$cluster_id" -e KAFKA_NODE_ID=1 -e KAFKA_PROCESS_ROLES=broker,controller \
+    -e "KAFKA_CONTROLLER_QUORUM_VOTERS=1@127.0.0.1:$SMOKE_KAFKA_CONTROLLER_PORT" \
+    -e "KAFKA_LISTENERS=PLAINTEXT://$bootstrap,CONTROLLER://127.0.0.1:$SMOKE_KAFKA_CONTROLLER_PORT" \
+    -e "KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://$bootstrap" \
+    -e KAFKA_CONTROLLER_LISTENER_NAMES=CONTROLLER -e KAFKA_INTER_BROKER_LISTENER_NAME=PLAINTEXT \
+    -e KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT \
+    -e KAFKA_LOG_DIRS=/var/lib/kafka/data \
+    -e KAFKA_DEFAULT_REPLICATION_FACTOR=1 -e KAFKA_MIN_INSYNC_REPLICAS=1 \
+    -e KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=1 -e KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR=1 \
+    -e KAFKA_TRANSACTION_STATE_LOG_MIN_ISR=1 -e KAFKA_AUTO_CREATE_TOPICS_ENABLE=false \
+    -e KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE=false -e KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS=0 \
+    -e "KAFKA_HEAP_OPTS=$SMOKE_KAFKA_HEAP_OPTS" "$image"
+  # The compose file's health check, on the smoke's port.
+  wait_exec "$name" /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server "$bootstrap"
+  expect_eq "kafka: KRaft storage formatted in the volume" "$(exec_out "$name" \
+    sed -n 's/^cluster.id=//p' /var/lib/kafka/data/meta.properties)" "$cluster_id"
+  expect_eq "kafka: properties from the environment" "$(exec_out "$name" \
+    grep -c -E '^(node\.id=1|process\.roles=broker,controller|auto\.create\.topics\.enable=false)$' \
+    /etc/kafka/server.properties)" 3
+  [[ -x "$ROOT_DIR/node_modules/.bin/tsx" ]] ||
+    die "node_modules/.bin/tsx is missing (npm run setup): the Kafka round trip needs it"
+  # The local stack's readiness check: the broker lists itself and grants a producer id.
+  "$ROOT_DIR/node_modules/.bin/tsx" "$INFRA_DIR/kafka/ready.ts" "$bootstrap" 60000 >&2 ||
+    die "kafka: not ready for clients on $bootstrap (infra/kafka/ready.ts)"
+  "$ROOT_DIR/node_modules/.bin/tsx" "$INFRA_DIR/kafka/roundtrip.ts" "$bootstrap" \
+    "ledger-bridge-smoke-$SMOKE_ID" 60000 >&2 ||
+    die "kafka: the round trip (create a topic, produce, consume) failed"
+  # A restart (the compose file's restart policy) keeps the formatted storage and the topic.
+  docker_ restart "$name" >/dev/null
+  wait_exec "$name" /opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server "$bootstrap"
+  expect_eq "kafka: after a restart, the topic is still there" "$(exec_out "$name" sh -c \
+    "ls -d /var/lib/kafka/data/ledger-bridge-smoke-$SMOKE_ID-0 | wc -l")" 1
+  step_done kafka
+}
+
+# --- prometheus -------------------------------------------------------------------------------
+
+# The scrape jobs that have active targets, sorted, each followed by a space.
+prometheus_target_jobs() {
+  curl -fsS "$1/api/v1/targets?state=active" | grep -o '"scrapePool":"[a-z]*"' | sort -u |
+    sed 's/.*:"\(.*\)"/\1/' | tr '\n' ' '
+}
+
+prometheus_targets_are() {
+  [[ "$(prometheus_target_jobs "$1")" == "$2" ]]
+}
+
+check_prometheus() {
+  local image="$1" name key base="http://127.0.0.1:$SMOKE_PROMETHEUS_PORT" body
+  name="$(smoke_name prometheus)"
+  key="$SCRATCH/monitor_key"
+  step "$image: infra/prometheus/ on 127.0.0.1:$SMOKE_PROMETHEUS_PORT"
+  printf '%s\n' "$SMOKE_MONITOR_KEY" >"$key"
+  chmod 0644 "$key"
+  new_volume "$name"
+  # The compose file's command, volume and secret; listening on the smoke's loopback port.
+  run_detached "$name" --network host -v "$name:/prometheus" \
+    -v "$key:/run/secrets/monitor_key:ro" "$image" \
+    --config.file=/etc/prometheus/prometheus.yml --storage.tsdb.path=/prometheus \
+    --storage.tsdb.retention.time=15d --web.listen-address="127.0.0.1:$SMOKE_PROMETHEUS_PORT"
+  exec_out "$name" promtool check config /etc/prometheus/prometheus.yml >&2
+  # The compose file's health check, on the smoke's port.
+  wait_exec "$name" wget -q -O /dev/null "$base/-/ready"
+  expect_eq "prometheus: /-/ready" "$(curl -sS -o /dev/null -w '%{http_code}' "$base/-/ready")" 200
+  expect_eq "prometheus: scrape jobs configured" "$(curl -fsS "$base/api/v1/status/config" |
+    grep -o 'job_name: [a-z]*' | cut -d' ' -f2 | tr '\n' ' ')" "bridge projections relay prometheus "
+  # Targets appear once service discovery has sent its first update (a few seconds after start).
+  wait_until 30 prometheus_targets_are "$base" "bridge prometheus " ||
+    die "prometheus: jobs with targets: got '$(prometheus_target_jobs "$base")'," \
+      "want 'bridge prometheus '"
+  note "prometheus: jobs with targets: $(prometheus_target_jobs "$base")"
+  body="$(curl -fsS "$base/api/v1/rules")"
+  grep -q '"name":"ledger-bridge-recordings"' <<<"$body" ||
+    die "prometheus: the rule group ledger-bridge-recordings is not loaded"
+  note "prometheus: $(grep -o '"type":"alerting"' <<<"$body" | wc -l) alerting rules loaded"
+  # The one time zone file the image keeps of libjs-moment-timezone (its Dockerfile).
+  expect_eq "prometheus: the classic UI's time zone script" "$(curl -sS -o /dev/null \
+    -w '%{http_code}' "$base/classic/static/moment-timezone/moment-timezone-with-data.min.js")" 200
+  step_done prometheus
+}
+
 # --- app --------------------------------------------------------------------------------------
 
 # The services' main dependencies, as the services load them (tigerbeetle-node: its native
@@ -392,7 +512,8 @@ main() {
     fi
   done
   ports=("$SMOKE_PG_PORT" "$SMOKE_PGBOUNCER_PORT" "$SMOKE_REDIS_PORT" "$SMOKE_NGINX_PORT"
-    "$SMOKE_RABBITMQ_PORT" "$SMOKE_RABBITMQ_DIST_PORT" "$SMOKE_RABBITMQ_EPMD_PORT")
+    "$SMOKE_RABBITMQ_PORT" "$SMOKE_RABBITMQ_DIST_PORT" "$SMOKE_RABBITMQ_EPMD_PORT"
+    "$SMOKE_KAFKA_PORT" "$SMOKE_KAFKA_CONTROLLER_PORT" "$SMOKE_PROMETHEUS_PORT")
   for port in "${ports[@]}"; do
     port_open "$port" && die "127.0.0.1:$port is in use: set its SMOKE_*_PORT to a free port"
   done
