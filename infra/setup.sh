@@ -182,10 +182,6 @@ resolve_kafka_jars() {
 }
 
 # The Go toolchain is part of this machine image, not always on a non-login PATH.
-go_binary() {
-  command -v go || echo /usr/local/go/bin/go
-}
-
 # .tools/compose-check validates docker-compose.production.yml with compose-go, the loader that
 # `docker compose` uses: the docker CLI here has no Compose plugin (and no engine).
 build_compose_check() {

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Builds the project's service images, FROM the project's Debian base image:
 #
-#   bash infra/containers/build-image.sh NAME...
+#   bash infra/containers/build-image.sh [--context-only] NAME...
 #
 #   NAME: tigerbeetle  postgres  pgbouncer  redis  nginx  rabbitmq  kafka  prometheus  app
 #         (or `all`)
 #
 # Prints each image's reference (ledger-bridge/NAME:TAG, also tagged :latest) on stdout, one a
-# line; its messages go to stderr. Each build context is made under
-# ~/.cache/ledger-bridge/docker/context/NAME from infra/containers/NAME/ plus what that image
-# needs from outside that folder, put into the context's rootfs/ at its path in the image (or, for
-# the app, runtime/ and app/; see app/Dockerfile):
+# line; its messages go to stderr. Each build context is made in IMAGE_CONTEXTS/NAME (default
+# .run/images/NAME in the clone, where docker-compose.production.yml's `build:` finds it) from
+# infra/containers/NAME/ plus what that image needs from outside that folder, put into the
+# context's rootfs/ at its path in the image (or, for the app, runtime/ and app/; see
+# app/Dockerfile). --context-only makes the contexts and builds nothing (no engine needed): for
+# `docker compose build` elsewhere, FROM the official debian:bookworm-slim.
 #
 #   tigerbeetle  the server binary: TB_BIN, else `tigerbeetle` on PATH
 #   pgbouncer    infra/pgbouncer/production.ini and entrypoint.sh
@@ -41,9 +43,11 @@ ALL_IMAGES=(tigerbeetle postgres pgbouncer redis nginx rabbitmq kafka prometheus
 APP_NODE_MAJOR=20
 # Production dependencies installed for the app image, by the hash of the package files.
 NPM_CACHE_DIR="$DOCKER_CACHE_DIR/npm"
+# The build contexts: in the clone (each clone its own), where the compose file's `build:` looks.
+IMAGE_CONTEXTS="${IMAGE_CONTEXTS:-$ROOT_DIR/.run/images}"
 
 usage() {
-  echo "usage: bash infra/containers/build-image.sh NAME... (${ALL_IMAGES[*]}, or all)" >&2
+  echo "usage: bash infra/containers/build-image.sh [--context-only] NAME... (${ALL_IMAGES[*]}, or all)" >&2
   exit 2
 }
 
@@ -174,7 +178,9 @@ context_app() {
   git -C "$ROOT_DIR" ls-files -z --cached --others --exclude-standard |
     tar -C "$ROOT_DIR" --null --ignore-failed-read -T - -cf - 2>/dev/null |
     tar -C "$context/app" -xf -
-  cp -al "$modules/node_modules" "$context/app/node_modules"
+  # Hard links where the cache and the clone share a file system; a copy where they do not.
+  cp -al "$modules/node_modules" "$context/app/node_modules" 2>/dev/null ||
+    cp -a "$modules/node_modules" "$context/app/node_modules"
   tag="$(git -C "$ROOT_DIR" rev-parse --short=12 HEAD)"
   [[ -z "$(git -C "$ROOT_DIR" status --porcelain)" ]] || tag+="-dirty"
   echo "$tag"
@@ -217,7 +223,7 @@ build_one() {
   started_ms="$(now_ms)"
   old_id="$("$(docker_cli)" image inspect --format '{{.Id}}' "ledger-bridge/$name:latest" \
     2>/dev/null || true)"
-  context="$DOCKER_CACHE_DIR/context/$name"
+  context="$IMAGE_CONTEXTS/$name"
   tag="$(make_context "$name" "$context")"
   [[ -n "$tag" ]] || die "$name: no tag for the image"
   image="ledger-bridge/$name:$tag"
@@ -237,7 +243,11 @@ build_one() {
 
 main() {
   local -a names=()
-  local name
+  local name context_only=0
+  if [[ "${1:-}" == --context-only ]]; then
+    context_only=1
+    shift
+  fi
   (($# >= 1)) || usage
   for name in "$@"; do
     if [[ "$name" == all ]]; then
@@ -248,6 +258,12 @@ main() {
       usage
     fi
   done
+  if ((context_only)); then
+    for name in "${names[@]}"; do
+      note "$name: build context $IMAGE_CONTEXTS/$name (tag $(make_context "$name" "$IMAGE_CONTEXTS/$name"))"
+    done
+    return 0
+  fi
   engine_up
   trap engine_down_if_started EXIT
   bash "$CONTAINERS_DIR/base-image.sh" "$BASE_SUITE"

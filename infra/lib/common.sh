@@ -47,6 +47,11 @@ die() {
   exit 1
 }
 
+# The Go toolchain (k6, compose-check and Compose are built from their Go modules).
+go_binary() {
+  command -v go || echo /usr/local/go/bin/go
+}
+
 # Milliseconds since the epoch, for the timings printed at the end of each script.
 now_ms() { date +%s%3N; }
 
