@@ -166,6 +166,18 @@ app_node_modules() {
   echo "$dir"
 }
 
+# The librdkafka client infra/setup.sh built and linked into the clone's node_modules (the
+# outcome publisher's producer), copied in: the compose file asks for it by name.
+app_librdkafka() {
+  local modules="$1" built
+  built="$(readlink -f "$ROOT_DIR/node_modules/@confluentinc/kafka-javascript" || true)"
+  [[ -f "$built/build/Release/confluent-kafka-javascript.node" ]] ||
+    die "app: no librdkafka client in node_modules/@confluentinc: run 'bash infra/setup.sh'"
+  mkdir -p "$modules/@confluentinc"
+  cp -a "$built" "$modules/@confluentinc/kafka-javascript"
+  note "app: librdkafka client from $built"
+}
+
 # The app image: runtime/ (Node.js) and app/ (the repository's files, tracked and untracked less
 # what .gitignore ignores, and node_modules). Prints the tag: the commit, `-dirty` when the working
 # tree differs from it.
@@ -181,6 +193,7 @@ context_app() {
   # Hard links where the cache and the clone share a file system; a copy where they do not.
   cp -al "$modules/node_modules" "$context/app/node_modules" 2>/dev/null ||
     cp -a "$modules/node_modules" "$context/app/node_modules"
+  app_librdkafka "$context/app/node_modules"
   tag="$(git -C "$ROOT_DIR" rev-parse --short=12 HEAD)"
   [[ -z "$(git -C "$ROOT_DIR" status --porcelain)" ]] || tag+="-dirty"
   echo "$tag"

@@ -43,7 +43,7 @@
 #              jobs, the static ones have targets (the DNS ones resolve only on the compose
 #              network), the alert rules are loaded and the classic UI's scripts are served.
 #   app        node loads the services' main dependencies (tigerbeetle-node's native client
-#              included), tsx runs, and `ledger-bridge migrate up` then `migrate status` run in
+#              and the librdkafka client included), tsx runs, and `ledger-bridge migrate up` then `migrate status` run in
 #              the image against the postgres container.
 #
 # Everything it creates is named ledger-bridge-smoke-*-<pid> and removed at the end, pass or
@@ -471,12 +471,13 @@ check_prometheus() {
 # --- app --------------------------------------------------------------------------------------
 
 # The services' main dependencies, as the services load them (tigerbeetle-node: its native
-# client for linux-x64-gnu).
+# client for linux-x64-gnu; @confluentinc/kafka-javascript: its binding and librdkafka).
 # shellcheck disable=SC2016 # JavaScript, not shell: its ${...} are template literals.
 APP_REQUIRE_JS='
 for (const name of ["tigerbeetle-node", "pg", "ioredis", "kafkajs", "amqplib", "express",
   "pino", "prom-client", "zod", "lru-cache"]) require(name);
-console.log(`node ${process.version}: 10 modules loaded`);'
+const rdkafka = require("@confluentinc/kafka-javascript");
+console.log(`node ${process.version}: 11 modules loaded, librdkafka ${rdkafka.librdkafkaVersion}`);'
 
 check_app() {
   local image="$1" db_url

@@ -177,9 +177,11 @@ describe('docker-compose.production.yml', () => {
       expect(bridgeCommands).toEqual(Array(3).fill('npx tsx bridge/src/main.ts'));
       // nginx reaches them over the compose network: the bridge's own default is 127.0.0.1.
       for (const name of ['bridge-1', 'bridge-2', 'bridge-3']) {
-        expect({ name, host: services[name]!.environment?.HOST }).toEqual({
+        const env = services[name]!.environment;
+        expect({ name, host: env?.HOST, producer: env?.KAFKA_PRODUCER }).toEqual({
           name,
           host: '0.0.0.0',
+          producer: 'librdkafka',
         });
       }
       expect(services.projections!.command?.join(' ')).toBe('npx tsx projections/src/main.ts');
