@@ -166,11 +166,11 @@ async function postJournals(
 /** Journals each bridge counted (its /metrics, asked inside its container). */
 function journalsPerBridge(): Record<string, number> {
   const counts: Record<string, number> = {};
+  const key = readFileSync(path.join(ROOT, '.run', 'compose', 'api_key'), 'utf8').trim();
   for (const bridge of BRIDGES) {
     const script =
       "fetch('http://127.0.0.1:3000/metrics',{headers:{authorization:'Bearer '+process.argv[1]}})" +
       '.then(r=>r.text()).then(t=>console.log(t))';
-    const key = readFileSync(path.join(ROOT, '.run', 'compose', 'api_key'), 'utf8').trim();
     const { status, out } = inService(bridge, ['node', '-e', script, key]);
     if (status !== 0) throw new Error(`${bridge} /metrics: ${out}`);
     counts[bridge] = out
