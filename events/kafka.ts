@@ -104,6 +104,48 @@ export interface TopicInfo {
   messageBytesMax: number;
 }
 
+/** How often a starter asks again while a topic another starter creates gets its leaders. */
+const TOPIC_LEADER_POLL_MS = 100;
+/** Longest a starter waits for a new topic's leaders: a loaded 3-broker cluster takes seconds. */
+const TOPIC_LEADER_WAIT_MS = 30_000;
+
+/**
+ * The topic's partition count and `max.message.bytes`, once every partition has a leader. A topic
+ * just created (by this starter or a racing one) is listed before every broker hosts it, and
+ * metadata or config requests then answer UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE
+ * (both retriable) for a moment: wait that out, bounded, rather than fail the start.
+ */
+async function describeTopic(
+  admin: Admin,
+  topic: string,
+  waitMs: number,
+): Promise<{ partitions: number; messageBytesMax: number; led: boolean }> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const partitions = metadata.topics[0]?.partitions ?? [];
+      const led = partitions.length > 0 && partitions.every((p) => p.leader >= 0);
+      if (led || Date.now() >= deadline) {
+        const described = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
+          ],
+        });
+        const entry = described.resources[0]?.configEntries.find(
+          (config) => config.configName === 'max.message.bytes',
+        );
+        return { partitions: partitions.length, messageBytesMax: Number(entry?.configValue), led };
+      }
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || Date.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, TOPIC_LEADER_POLL_MS));
+  }
+}
+
 /**
  * Creates the topic when missing, and reports what the topic is. Idempotent and safe when several
  * bridges start at once (kafkajs answers `false` to an "already exists"). An existing topic is
@@ -121,7 +163,9 @@ export async function ensureTopic(
   let created = false;
   if (!(await admin.listTopics()).includes(topic)) {
     created = await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a broker answers until the
+      // controller's metadata reaches it: describeTopic below waits for the leaders instead.
+      waitForLeaders: false,
       timeout: tuning.requestTimeoutMs,
       topics: [
         {
@@ -139,21 +183,14 @@ export async function ensureTopic(
       ],
     });
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-  const actual = metadata.topics[0]?.partitions.length ?? 0;
-  const described = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: [
-      { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
-    ],
-  });
-  const entry = described.resources[0]?.configEntries.find(
-    (config) => config.configName === 'max.message.bytes',
-  );
-  const messageBytesMax = Number(entry?.configValue);
-  if (!(actual > 0 && Number.isSafeInteger(messageBytesMax) && messageBytesMax > 0)) {
+  const {
+    partitions: actual,
+    messageBytesMax,
+    led,
+  } = await describeTopic(admin, topic, Math.max(tuning.requestTimeoutMs, TOPIC_LEADER_WAIT_MS));
+  if (!(led && Number.isSafeInteger(messageBytesMax) && messageBytesMax > 0)) {
     throw new Error(
-      `topic ${topic}: unreadable metadata (${actual} partitions, ${entry?.configValue})`,
+      `topic ${topic}: unreadable metadata (${actual} partitions, ${led ? 'led' : 'some without a leader'}, max.message.bytes ${messageBytesMax})`,
     );
   }
   if (actual !== partitions) {

@@ -59,7 +59,8 @@ function composeSh(args: string[], opts: { quiet?: boolean } = {}): string {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.status !== 0) {
-    const tail = (result.stderr ?? '').split('\n').slice(-20).join('\n');
+    // Enough lines for compose.sh's diagnosis of a container that did not come up.
+    const tail = (result.stderr ?? '').split('\n').slice(-200).join('\n');
     throw new Error(`compose.sh ${args.join(' ')} exited ${result.status}\n${tail}`);
   }
   return result.stdout;
@@ -274,6 +275,10 @@ async function smoke(cluster: Cluster): Promise<void> {
   await step('balance read', () => checkBalance(cluster, accounts[1], all));
   await step('projections', () => checkProjected(cluster, accounts[1], all));
   const verdict = await step('reconcile and verify', () => reconcileAndVerify(sinceIso));
+  // A service that crashed and was restarted by its policy passes every check above.
+  await step('every container running, healthy, never restarted', () =>
+    composeSh(['health'], { quiet: true }),
+  );
   process.stderr.write(
     `[compose-smoke] journals per bridge ${JSON.stringify(perBridge)}; ${verdict}\n`,
   );

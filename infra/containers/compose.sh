@@ -8,6 +8,8 @@
 #                                             # the engine stopped if `up` started it
 #   bash infra/containers/compose.sh status   # the services and their health
 #   bash infra/containers/compose.sh settings # LB_URL, API_KEY_FILE, COMPOSE_PROJECT of a cluster up
+#   bash infra/containers/compose.sh health   # exits 1, with each one's log tail, when a container
+#                                             # is not running, not healthy, or has restarted
 #   bash infra/containers/compose.sh compose ARGS...   # Compose itself, with the project's files
 #
 # `npm run compose:up` / `compose:down` run the first two. State (generated secrets and cluster
@@ -39,7 +41,7 @@ FIRST_WAVE=(tigerbeetle-0 tigerbeetle-1 tigerbeetle-2 postgres-primary postgres-
   bridge-1 bridge-2 bridge-3 projections nginx)
 
 usage() {
-  echo "usage: bash infra/containers/compose.sh up|down|status|settings|compose ARGS..." >&2
+  echo "usage: bash infra/containers/compose.sh up|down|status|settings|health|compose ARGS..." >&2
   exit 2
 }
 
@@ -92,11 +94,19 @@ write_env_file() {
   node -e '
     const { randomBytes } = require("node:crypto");
     const hex = (n) => randomBytes(n).toString("hex");
+    // As Kafka makes its Uuid: 16 random bytes, URL-safe base64, never starting with "-" (a
+    // command line would read it as an option).
+    const kafkaClusterId = () => {
+      for (;;) {
+        const id = randomBytes(16).toString("base64url");
+        if (!id.startsWith("-")) return id;
+      }
+    };
     let cluster = 0n;
     while (cluster === 0n) cluster = BigInt("0x" + hex(16));
     const lines = [
       `TB_CLUSTER_ID=${cluster}`,
-      `KAFKA_CLUSTER_ID=${randomBytes(16).toString("base64url")}`,
+      `KAFKA_CLUSTER_ID=${kafkaClusterId()}`,
       `POSTGRES_PASSWORD=${hex(16)}`,
       `LEDGER_DB_PASSWORD=${hex(16)}`,
       `REPLICATION_PASSWORD=${hex(16)}`,
@@ -158,10 +168,11 @@ cmd_up() {
   set_env APP_IMAGE_TAG "${image#ledger-bridge/app:}"
   note "up: ${FIRST_WAVE[*]} (project $PROJECT; waiting for every health check, up to ${WAIT_TIMEOUT_S} s)"
   compose up --detach --no-build --pull never --wait --wait-timeout "$WAIT_TIMEOUT_S" \
-    "${FIRST_WAVE[@]}"
+    "${FIRST_WAVE[@]}" || { cmd_health || true; die "the cluster did not come up healthy"; }
   make_key prometheus monitor:read "$STATE_DIR/monitor_key"
   make_key compose-operator all "$STATE_DIR/api_key"
-  compose up --detach --no-build --pull never --wait --wait-timeout "$WAIT_TIMEOUT_S" prometheus
+  compose up --detach --no-build --pull never --wait --wait-timeout "$WAIT_TIMEOUT_S" prometheus ||
+    { cmd_health || true; die "prometheus did not come up healthy"; }
   # The app image the containers ran before this `up` (build-image.sh keeps one in use): with vfs
   # each is a full copy.
   if [[ -n "$previous_app" && "$previous_app" != "$(app_image_id)" ]]; then
@@ -176,6 +187,29 @@ print_settings() {
   echo "LB_URL=http://$BIND_HOST:$COMPOSE_HTTP_PORT"
   echo "API_KEY_FILE=$STATE_DIR/api_key"
   echo "COMPOSE_PROJECT=$PROJECT"
+}
+
+# Each container of the project that is not running, not healthy, or has restarted, with the
+# tail of its log (to stderr): a crash on start that a restart hides is still a crash. Exits 1
+# when there is one.
+cmd_health() {
+  local cli line name state health restarts sick=0
+  cli="$(docker_cli)"
+  while read -r line; do
+    read -r name state health restarts <<<"$line"
+    [[ "$state" == running && "$health" =~ ^(healthy|none)$ && "$restarts" == 0 ]] && continue
+    sick=1
+    if [[ "$state" == created ]]; then
+      warn "${name#/}: never started (a dependency was not healthy)"
+      continue
+    fi
+    warn "${name#/}: $state, health $health, restarted $restarts time(s); its log's tail:"
+    "$cli" logs --tail 40 "${name#/}" 2>&1 | cut -c1-600 | sed 's/^/    /' >&2
+  done < <("$cli" ps --all --quiet --filter "label=com.docker.compose.project=$PROJECT" |
+    xargs -r "$cli" inspect --format \
+      '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}')
+  ((sick == 0)) || return 1
+  note "health: every container running, healthy, never restarted"
 }
 
 # What of the project is still in the engine: containers, volumes, networks (one a line).
@@ -229,6 +263,7 @@ main() {
     down) cmd_down ;;
     status) with_engine_state && compose ps --all ;;
     settings) with_engine_state && print_settings ;;
+    health) with_engine_state && cmd_health ;;
     compose) with_engine_state && compose "$@" ;;
     *) usage ;;
   esac
