@@ -4,7 +4,8 @@
  * the records (one per message, or one batch envelope per partition: ./envelope.ts), and which
  * record carries each message, so the client's acknowledged offsets become each event's position.
  */
-import { type PartitionMetadata, Partitioners } from 'kafkajs';
+import { assert } from '../core/assert';
+import { kafkaPartitionOf } from './murmur2';
 import { encodeOutcomeBatch, OUTCOME_HEADERS_V2, type OutcomeRecordFormat } from './envelope';
 import type { OutcomeMessage } from './schema';
 import type { EventPosition } from './sink';
@@ -25,28 +26,18 @@ export interface PlannedSend {
 
 /** Java's partitioner over a topic of `partitions` partitions. */
 export class OutcomePartitioner {
-  private readonly partitioner = Partitioners.DefaultPartitioner();
-  private readonly metadata: PartitionMetadata[];
-
   constructor(
-    private readonly topic: string,
-    partitions: number,
+    readonly topic: string,
+    private readonly partitions: number,
   ) {
-    this.metadata = Array.from({ length: partitions }, (_, partitionId) => ({
-      partitionErrorCode: 0,
-      partitionId,
-      leader: 0,
-      replicas: [],
-      isr: [],
-    }));
+    assert(
+      Number.isSafeInteger(partitions) && partitions > 0,
+      () => `topic ${topic}: ${partitions} partitions`,
+    );
   }
 
   partitionOf(key: string): number {
-    return this.partitioner({
-      topic: this.topic,
-      partitionMetadata: this.metadata,
-      message: { key, value: null },
-    });
+    return kafkaPartitionOf(key, this.partitions);
   }
 }
 

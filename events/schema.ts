@@ -212,30 +212,37 @@ function consistencyProblems(event: Omit<JournalOutcomeEventV1, 'schema' | 'vers
   return problems;
 }
 
-function assertRange(value: bigint, max: bigint, what: string): string {
-  assert(!(value < 0n || value > max), `${what} out of range: ${value}`);
+/**
+ * The decimal text of a u64/u128 field, asserted in range. A transfer's field is named by its
+ * index, joined into text only on failure: this runs for eight fields of every transfer on the
+ * bulk path.
+ */
+function assertRange(value: bigint, max: bigint, field: string, transferIndex = -1): string {
+  if (value < 0n || value > max) {
+    const where = transferIndex < 0 ? field : `transfers[${transferIndex}].${field}`;
+    assert(false, `${where} out of range: ${value}`);
+  }
   return value.toString();
 }
 
 function transferEvent(outcome: TransferOutcome, index: number) {
   const t = outcome.transfer;
-  const at = `transfers[${index}]`;
   const status = CreateTransferStatus[outcome.status] as TransferStatusName | undefined;
-  assert(!(status === undefined), `${at}.status ${outcome.status} unknown`);
+  if (status === undefined) assert(false, `transfers[${index}].status ${outcome.status} unknown`);
   const event: TransferEventV1 = {
-    id: assertRange(t.id, U128_MAX, `${at}.id`),
-    debitAccountId: assertRange(t.debit_account_id, U128_MAX, `${at}.debit_account_id`),
-    creditAccountId: assertRange(t.credit_account_id, U128_MAX, `${at}.credit_account_id`),
-    amount: assertRange(t.amount, U128_MAX, `${at}.amount`),
-    pendingId: assertRange(t.pending_id, U128_MAX, `${at}.pending_id`),
+    id: assertRange(t.id, U128_MAX, 'id', index),
+    debitAccountId: assertRange(t.debit_account_id, U128_MAX, 'debit_account_id', index),
+    creditAccountId: assertRange(t.credit_account_id, U128_MAX, 'credit_account_id', index),
+    amount: assertRange(t.amount, U128_MAX, 'amount', index),
+    pendingId: assertRange(t.pending_id, U128_MAX, 'pending_id', index),
     ledger: t.ledger,
     code: t.code,
     flags: t.flags,
     timeout: t.timeout,
-    userData128: assertRange(t.user_data_128, U128_MAX, `${at}.user_data_128`),
-    userData64: assertRange(t.user_data_64, U64_MAX, `${at}.user_data_64`),
+    userData128: assertRange(t.user_data_128, U128_MAX, 'user_data_128', index),
+    userData64: assertRange(t.user_data_64, U64_MAX, 'user_data_64', index),
     userData32: t.user_data_32,
-    timestamp: assertRange(outcome.timestamp, U64_MAX, `${at}.timestamp`),
+    timestamp: assertRange(outcome.timestamp, U64_MAX, 'timestamp', index),
     status,
     debitLine: outcome.debitLine,
     creditLine: outcome.creditLine,
