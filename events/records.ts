@@ -27,7 +27,7 @@ export interface PlannedSend {
 /** Java's partitioner over a topic of `partitions` partitions. */
 export class OutcomePartitioner {
   constructor(
-    readonly topic: string,
+    topic: string,
     private readonly partitions: number,
   ) {
     assert(

@@ -22,6 +22,8 @@ LOG_TAG=compose
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=lib.sh
 source "$INFRA_DIR/containers/lib.sh"
+# shellcheck source=../lib/kafka.sh
+source "$INFRA_DIR/lib/kafka.sh" # kafka_new_cluster_id
 
 COMPOSE_VERSION=v5.6.0
 COMPOSE_BIN="$CACHE_DIR/compose-$COMPOSE_VERSION/docker-compose"
@@ -32,6 +34,8 @@ ENGINE_FILE="$STATE_DIR/engine.env"
 # One composed cluster per clone: the project name carries a hash of the clone's path. Its network
 # is the production file's fixed 172.28.0.0/24, so one engine runs one such cluster at a time.
 PROJECT="ledger-bridge-compose-$(printf '%s' "$ROOT_DIR" | sha256sum | cut -c1-8)"
+# The label Compose puts on everything of the project.
+PROJECT_LABEL="com.docker.compose.project=$PROJECT"
 COMPOSE_HTTP_PORT="${COMPOSE_HTTP_PORT:-58180}"
 WAIT_TIMEOUT_S="${COMPOSE_WAIT_TIMEOUT_S:-900}"
 # Every service but Prometheus, which needs the monitor key the bridges make (and Grafana: not
@@ -94,19 +98,10 @@ write_env_file() {
   node -e '
     const { randomBytes } = require("node:crypto");
     const hex = (n) => randomBytes(n).toString("hex");
-    // As Kafka makes its Uuid: 16 random bytes, URL-safe base64, never starting with "-" (a
-    // command line would read it as an option).
-    const kafkaClusterId = () => {
-      for (;;) {
-        const id = randomBytes(16).toString("base64url");
-        if (!id.startsWith("-")) return id;
-      }
-    };
     let cluster = 0n;
     while (cluster === 0n) cluster = BigInt("0x" + hex(16));
     const lines = [
       `TB_CLUSTER_ID=${cluster}`,
-      `KAFKA_CLUSTER_ID=${kafkaClusterId()}`,
       `POSTGRES_PASSWORD=${hex(16)}`,
       `LEDGER_DB_PASSWORD=${hex(16)}`,
       `REPLICATION_PASSWORD=${hex(16)}`,
@@ -115,6 +110,7 @@ write_env_file() {
     ];
     process.stdout.write(lines.join("\n") + "\n");' >"$ENV_FILE.tmp"
   {
+    echo "KAFKA_CLUSTER_ID=$(kafka_new_cluster_id)"
     echo "MONITOR_KEY_FILE=$STATE_DIR/monitor_key"
     echo "BASE_IMAGE=ledger-bridge/debian-base:${BASE_SUITE:-bookworm}"
     echo "COMPOSE_HTTP_PORT=$COMPOSE_HTTP_PORT"
@@ -205,7 +201,7 @@ cmd_health() {
     fi
     warn "${name#/}: $state, health $health, restarted $restarts time(s); its log's tail:"
     "$cli" logs --tail 40 "${name#/}" 2>&1 | cut -c1-600 | sed 's/^/    /' >&2
-  done < <("$cli" ps --all --quiet --filter "label=com.docker.compose.project=$PROJECT" |
+  done < <("$cli" ps --all --quiet --filter "label=$PROJECT_LABEL" |
     xargs -r "$cli" inspect --format \
       '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}')
   ((sick == 0)) || return 1
@@ -214,11 +210,11 @@ cmd_health() {
 
 # What of the project is still in the engine: containers, volumes, networks (one a line).
 leftovers() {
-  local label="com.docker.compose.project=$PROJECT" cli
+  local cli
   cli="$(docker_cli)"
-  "$cli" ps --all --quiet --filter "label=$label" | sed 's/^/container /'
-  "$cli" volume ls --quiet --filter "label=$label" | sed 's/^/volume /'
-  "$cli" network ls --quiet --filter "label=$label" | sed 's/^/network /'
+  "$cli" ps --all --quiet --filter "label=$PROJECT_LABEL" | sed 's/^/container /'
+  "$cli" volume ls --quiet --filter "label=$PROJECT_LABEL" | sed 's/^/volume /'
+  "$cli" network ls --quiet --filter "label=$PROJECT_LABEL" | sed 's/^/network /'
 }
 
 cmd_down() {

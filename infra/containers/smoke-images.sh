@@ -55,6 +55,8 @@ LOG_TAG=smoke-images
 source "$(dirname "$0")/../lib/common.sh"
 # shellcheck source=lib.sh
 source "$INFRA_DIR/containers/lib.sh"
+# shellcheck source=../lib/kafka.sh
+source "$INFRA_DIR/lib/kafka.sh" # kafka_new_cluster_id
 
 SMOKE_PG_PORT="${SMOKE_PG_PORT:-55442}"
 SMOKE_PGBOUNCER_PORT="${SMOKE_PGBOUNCER_PORT:-56442}"
@@ -369,19 +371,10 @@ check_rabbitmq() {
 
 # --- kafka ------------------------------------------------------------------------------------
 
-# A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
-kafka_cluster_id() {
-  local id="-"
-  while [[ "$id" == -* ]]; do
-    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-  done
-  echo "$id"
-}
-
 check_kafka() {
   local image="$1" name cluster_id bootstrap="127.0.0.1:$SMOKE_KAFKA_PORT"
   name="$(smoke_name kafka)"
-  cluster_id="$(kafka_cluster_id)"
+  cluster_id="$(kafka_new_cluster_id)"
   step "$image: one broker+controller on $bootstrap (controller :$SMOKE_KAFKA_CONTROLLER_PORT)"
   new_volume "$name"
   # The compose file's environment (x-kafka-env), for one node on loopback: its listeners and

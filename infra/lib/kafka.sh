@@ -73,15 +73,19 @@ num.io.threads=4
 EOF
 }
 
+# A new cluster id as Kafka makes its Uuid: 16 random bytes, URL-safe base64 without padding,
+# never starting with '-' (a command line would read it as an option). Also used by
+# infra/containers/compose.sh and smoke-images.sh for the images' clusters.
+kafka_new_cluster_id() {
+  local id="-"
+  while [[ "$id" == -* ]]; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
+  echo "$id"
+}
+
 kafka_cluster_id() {
-  if [[ ! -s "$KAFKA_CLUSTER_ID_FILE" ]]; then
-    # Kafka's Uuid: 16 random bytes, URL-safe base64 without padding, never starting with '-'.
-    local id="-"
-    while [[ "$id" == -* ]]; do
-      id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-    done
-    echo "$id" >"$KAFKA_CLUSTER_ID_FILE"
-  fi
+  [[ -s "$KAFKA_CLUSTER_ID_FILE" ]] || kafka_new_cluster_id >"$KAFKA_CLUSTER_ID_FILE"
   cat "$KAFKA_CLUSTER_ID_FILE"
 }
 
